@@ -1,0 +1,85 @@
+"""The chain as the node sees it: tip, recent blocks, reorgs, fees, mempool,
+network and mining."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from blocksight_tui.events import (
+    BlockchainInfoEvent,
+    BlockchainMiningEvent,
+    BlockchainNetworkEvent,
+    ChainReorg,
+    ChainReorgEvent,
+    Event,
+    NetworkFeesEvent,
+    NetworkMempoolEvent,
+    TipHeight,
+    TipHeightEvent,
+)
+from blocksight_tui.orchestrator.plugins.base import ContextPlugin
+
+RECENT_BLOCKS = 32
+
+
+@dataclass(frozen=True)
+class BlockchainState:
+    tip: TipHeightEvent | None = None
+    info: BlockchainInfoEvent | None = None
+    network: BlockchainNetworkEvent | None = None
+    mining: BlockchainMiningEvent | None = None
+    fees: NetworkFeesEvent | None = None
+    mempool: NetworkMempoolEvent | None = None
+    recent_blocks: tuple[TipHeight, ...] = ()
+    """Tips seen, oldest first, at most one per height (a reorg replaces)."""
+    last_reorg: ChainReorg | None = None
+    reorg_count: int = 0
+
+
+class BlockchainPlugin(ContextPlugin):
+    name: ClassVar[str] = "blockchain"
+    _FIELDS: ClassVar[dict[str, str]] = {
+        "blockchain.info": "info",
+        "blockchain.network": "network",
+        "blockchain.mining": "mining",
+        "network.fees": "fees",
+        "network.mempool": "mempool",
+    }
+
+    def __init__(self) -> None:
+        self._state = BlockchainState()
+
+    @property
+    def state(self) -> BlockchainState:
+        return self._state
+
+    def accepts(self, event: Event) -> bool:
+        return event.type in self._FIELDS or event.type in ("tip.height", "chain.reorg")
+
+    def handle(self, event: Event) -> bool:
+        old = self._state
+        if isinstance(event, TipHeightEvent):
+            self._state = replace(old, tip=event, recent_blocks=_extend(old.recent_blocks, event))
+        elif isinstance(event, ChainReorgEvent):
+            if event.data is not None:
+                self._state = replace(
+                    old,
+                    last_reorg=event.data,
+                    reorg_count=old.reorg_count + 1,
+                    recent_blocks=tuple(
+                        b for b in old.recent_blocks if b.height <= event.data.fork_height
+                    ),
+                )
+        else:
+            self._state = replace(old, **{self._FIELDS[event.type]: event})
+        return self._state != old
+
+
+def _extend(blocks: tuple[TipHeight, ...], event: TipHeightEvent) -> tuple[TipHeight, ...]:
+    tip = event.data
+    if tip is None:
+        return blocks
+    kept = [b for b in blocks if b.height < tip.height]
+    kept.append(tip)
+    return tuple(kept[-RECENT_BLOCKS:])

@@ -1,0 +1,52 @@
+"""The monitor itself: which mode it runs in, how each source is doing, how
+many events went by."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
+
+from blocksight_tui.events import Event, SourceInfo
+from blocksight_tui.orchestrator.plugins.base import ContextPlugin
+
+Mode = Literal["demo", "node", "attach"]
+
+
+@dataclass(frozen=True)
+class SystemState:
+    mode: Mode = "node"
+    label: str = ""
+    """Where the data comes from: a node address, a hub URL, or the demo."""
+    hub_url: str | None = None
+    started_at: float = 0.0
+    events_seen: int = 0
+    last_event_at: float | None = None
+    sources: tuple[tuple[str, SourceInfo], ...] = ()
+    """Latest source info per event type, in first-seen order."""
+
+
+class SystemPlugin(ContextPlugin):
+    name: ClassVar[str] = "system"
+
+    def __init__(self, mode: Mode = "node", label: str = "", hub_url: str | None = None) -> None:
+        self._state = SystemState(mode=mode, label=label, hub_url=hub_url, started_at=time.time())
+
+    @property
+    def state(self) -> SystemState:
+        return self._state
+
+    def accepts(self, event: Event) -> bool:
+        return True
+
+    def handle(self, event: Event) -> bool:
+        old = self._state
+        sources = dict(old.sources)
+        sources[event.type] = event.source
+        self._state = replace(
+            old,
+            events_seen=old.events_seen + 1,
+            last_event_at=event.ts,
+            sources=tuple(sources.items()),
+        )
+        return True
