@@ -1,0 +1,101 @@
+"""The command line: `blocksight` (the TUI with the hub inside) and
+`blocksight serve` (the hub alone, headless, for node boxes and services)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from blocksight_tui.cli import Invocation, parse_command_line
+from blocksight_tui.node_discovery import discover_rpc_endpoint
+from blocksight_tui.runtime import NoNodeError, Runtime, choose_mode
+from blocksight_tui.settings import Settings, SettingsError
+
+log = logging.getLogger("blocksight")
+
+
+def default_log_file() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "blocksight" / "blocksight.log"
+
+
+def setup_logging(settings: Settings, to_stderr: bool) -> None:
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler: logging.Handler
+    if to_stderr:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        # The terminal belongs to the TUI: logs go to a file.
+        path = settings.log.file or default_log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(fmt))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log.level.upper())
+    # aiohttp logs every request at INFO; keep the log about the node.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def fail(message: str, status: int) -> None:
+    print(f"blocksight: {message}", file=sys.stderr)
+    raise SystemExit(status)
+
+
+def build_runtime(invocation: Invocation) -> Runtime:
+    settings = invocation.settings
+    try:
+        endpoint = discover_rpc_endpoint(settings.node, invocation.network_explicit)
+    except SettingsError as exc:
+        fail(str(exc), 2)
+    try:
+        mode = choose_mode(settings, endpoint)
+    except NoNodeError as exc:
+        fail(str(exc), 1)
+    return Runtime(settings, mode, endpoint if mode == "node" else None)
+
+
+async def serve(runtime: Runtime) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    print(f"blocksight: serving {runtime.label} on {runtime.hub_url}", file=sys.stderr)
+    await stop.wait()
+    log.info("shutting down")
+    await runtime.stop()
+
+
+def run_tui(runtime: Runtime) -> None:
+    from blocksight_tui.orchestrator.main import MainOrchestrator
+    from blocksight_tui.tui.app import run_app
+
+    orchestrator = MainOrchestrator.standard(
+        mode=runtime.mode, label=runtime.label, hub_url=runtime.hub_url
+    )
+    runtime.bus.subscribe(orchestrator.handle)
+    run_app(orchestrator, runtime)
+
+
+def main(argv: list[str] | None = None) -> None:
+    invocation = parse_command_line(argv)
+    setup_logging(invocation.settings, to_stderr=invocation.command == "serve")
+    runtime = build_runtime(invocation)
+    if invocation.command == "serve":
+        if runtime.hub is None:
+            fail("serve needs the hub: remove --no-hub (hub.enabled = false)", 2)
+        try:
+            asyncio.run(serve(runtime))
+        except OSError as exc:
+            fail(f"cannot start the hub on {runtime.hub_url}: {exc.strerror or exc}", 1)
+        return
+    run_tui(runtime)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""Runs each poll of each adapter on its own interval and publishes the results.
+
+The next poll is scheduled when the current one finishes, so a slow node never
+gets overlapping calls of the same kind; polls of different kinds are separate
+tasks, so one slow call never delays another kind, nor another source.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from blocksight_tui.adapters.base import Poll
+from blocksight_tui.hub.bus import EventBus
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, bus: EventBus) -> None:
+        self._bus = bus
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    def start(self, polls: Iterable[Poll]) -> None:
+        for poll in polls:
+            task = asyncio.create_task(self._loop(poll), name=f"poll:{poll.name}")
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _loop(self, poll: Poll) -> None:
+        while True:
+            await self.run_once(poll)
+            await asyncio.sleep(poll.interval)
+
+    async def run_once(self, poll: Poll) -> None:
+        try:
+            publications = await poll.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # An adapter reports its failures as source states; reaching here
+            # is a bug in it, which must not end the loop of this poll.
+            log.exception("poll %s failed", poll.name)
+            return
+        for pub in publications:
+            self._bus.publish(pub.type, pub.data, pub.source)

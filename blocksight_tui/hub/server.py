@@ -1,0 +1,158 @@
+"""The WebSocket hub: the one place events leave the process.
+
+On connect a client gets `hello`, then a `snapshot` of the latest event of
+every type, then each new `event`. Each event is serialized once for all
+clients; each client has its own outbox and sender task, so the hub never
+awaits one client before serving the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Final
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from blocksight_tui import __version__
+from blocksight_tui.events import EVENT_TYPES, Event
+from blocksight_tui.hub.bus import EventBus
+from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
+
+log = logging.getLogger(__name__)
+
+PROTOCOL_VERSION: Final = 1
+HEARTBEAT_S: Final = 20.0
+
+
+def event_frame(event: Event) -> str:
+    return '{"frame":"event","event":' + event.model_dump_json() + "}"
+
+
+def snapshot_frame(events: list[Event]) -> str:
+    body = ",".join(e.model_dump_json() for e in events)
+    last_seq = events[-1].seq if events else 0
+    return '{"frame":"snapshot","last_seq":%d,"events":[%s]}' % (last_seq, body)
+
+
+def hello_frame() -> str:
+    return json.dumps(
+        {
+            "frame": "hello",
+            "protocol": PROTOCOL_VERSION,
+            "server": f"blocksight/{__version__}",
+            "time": time.time(),
+            "types": list(EVENT_TYPES),
+        }
+    )
+
+
+class HubServer:
+    def __init__(self, bus: EventBus, host: str = "127.0.0.1", port: int = 8765) -> None:
+        self._bus = bus
+        self._host = host
+        self._port = port
+        self._clients: set[ClientSender] = set()
+        self._sockets: dict[ClientSender, web.WebSocketResponse] = {}
+        self._runner: web.AppRunner | None = None
+        self._unsubscribe = bus.subscribe(self._on_event)
+        self.bound_port: int | None = None
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"ws://{host}:{self.bound_port or self._port}/ws"
+
+    def make_app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/ws", self._websocket)
+        app.router.add_get("/api/snapshot", self._snapshot)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.make_app(), handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:
+            self.bound_port = sockets[0].getsockname()[1]
+        log.info("hub listening on %s", self.url)
+
+    async def stop(self, timeout: float = 1.5) -> None:
+        """Stop accepting, close every client with 1001 (going away) within
+        `timeout`, then release the port."""
+        self._unsubscribe()
+        if self._runner is None:
+            return
+        closing = [
+            ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+            for ws in self._sockets.values()
+        ]
+        if closing:
+            await asyncio.wait(
+                [asyncio.ensure_future(c) for c in closing], timeout=timeout
+            )
+        await asyncio.wait_for(self._runner.cleanup(), timeout)
+        self._runner = None
+
+    def _on_event(self, event: Event) -> None:
+        if not self._clients:
+            return
+        frame = event_frame(event)
+        for client in tuple(self._clients):
+            try:
+                client.outbox.put(event.type, event.seq, frame)
+            except OutboxOverflow as exc:
+                log.warning("hub client %s too slow (%s): closing it", client.name, exc)
+                self._clients.discard(client)
+                ws = self._sockets.get(client)
+                if ws is not None:
+                    asyncio.ensure_future(
+                        ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+                    )
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        events = self._bus.latest()
+        return web.Response(
+            text="[" + ",".join(e.model_dump_json() for e in events) + "]",
+            content_type="application/json",
+        )
+
+    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024)
+        await ws.prepare(request)
+        peer = request.remote or "?"
+        client = ClientSender(peer, ws.send_str)
+        # Snapshot and registration in one synchronous step: no event can fall
+        # between them, nor reach the client twice.
+        client.outbox.put_frame(hello_frame())
+        client.outbox.put_frame(snapshot_frame(self._bus.latest()))
+        self._clients.add(client)
+        self._sockets[client] = ws
+        log.info("hub client %s connected (%d now)", peer, len(self._clients))
+        sender = asyncio.create_task(client.run(), name=f"hub-send:{peer}")
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.ERROR:
+                    break
+                # Client requests (subscribe, ping, …) come with the protocol's
+                # next version; until then incoming frames are ignored.
+                if sender.done():
+                    break
+        finally:
+            self._clients.discard(client)
+            self._sockets.pop(client, None)
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            if not ws.closed:
+                await ws.close()
+            log.info("hub client %s left (%d now)", peer, len(self._clients))
+        return ws

@@ -1,0 +1,134 @@
+"""Builds the headless part of the app from settings: adapters, scheduler, bus
+and hub, and runs them with an orderly start and stop. The TUI and `serve`
+both use it; nothing here imports Textual."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Literal
+
+from blocksight_tui.adapters.base import Adapter
+from blocksight_tui.adapters.core_rpc import CoreRpcAdapter
+from blocksight_tui.adapters.jsonrpc import JsonRpcClient
+from blocksight_tui.adapters.simulated import SimulatedNetwork
+from blocksight_tui.events import SourceInfo
+from blocksight_tui.hub.bus import EventBus
+from blocksight_tui.hub.scheduler import Scheduler
+from blocksight_tui.hub.server import HubServer
+from blocksight_tui.node_discovery import RpcEndpoint, node_configured
+from blocksight_tui.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["demo", "node"]
+
+
+class NoNodeError(Exception):
+    """No node configured nor found, and the demo was ruled out."""
+
+
+def probe_tcp(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts connections there (no data is sent)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def choose_mode(settings: Settings, endpoint: RpcEndpoint) -> Mode:
+    """The demo runs when asked, or when no node is configured and none answers
+    at the address where one would be; `--no-demo` turns that case into an error."""
+    if settings.demo.mode == "on":
+        return "demo"
+    if node_configured(settings, endpoint) or probe_tcp(endpoint.host, endpoint.port):
+        return "node"
+    if settings.demo.mode == "off":
+        raise NoNodeError(
+            f"no Bitcoin Core node configured, and none answers at {endpoint.host}:"
+            f"{endpoint.port} ({endpoint.network}); start bitcoind, or point at it with "
+            "--datadir/--rpc-port/--rpc-user, or drop --no-demo to watch the demo"
+        )
+    return "demo"
+
+
+def intervals_of(settings: Settings) -> dict[str, float]:
+    return settings.intervals.model_dump()
+
+
+class Runtime:
+    """Owns the long-running parts; `start` and `stop` are each called once."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        mode: Mode,
+        endpoint: RpcEndpoint | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.settings = settings
+        self.mode = mode
+        self.endpoint = endpoint
+        self.bus = bus or EventBus()
+        self.scheduler = Scheduler(self.bus)
+        self.adapters: list[Adapter] = [self._build_adapter()]
+        self.hub: HubServer | None = None
+        if settings.hub.enabled:
+            self.hub = HubServer(self.bus, settings.hub.host, settings.hub.port)
+
+    @property
+    def label(self) -> str:
+        if self.mode == "demo":
+            return "simulated network"
+        assert self.endpoint is not None
+        return f"{self.endpoint.network} · {self.endpoint.host}:{self.endpoint.port}"
+
+    @property
+    def hub_url(self) -> str | None:
+        return self.hub.url if self.hub is not None else None
+
+    def _build_adapter(self) -> Adapter:
+        intervals = intervals_of(self.settings)
+        if self.mode == "demo":
+            return SimulatedNetwork(
+                intervals, seed=self.settings.demo.seed, speed=self.settings.demo.speed
+            )
+        if self.endpoint is None:
+            raise ValueError("node mode needs an RPC endpoint")
+        client = JsonRpcClient(
+            self.endpoint.url,
+            self.endpoint.user,
+            self.endpoint.password,
+            timeout=self.settings.node.rpc_timeout,
+        )
+        return CoreRpcAdapter(client, intervals)
+
+    async def start(self) -> None:
+        if self.hub is not None:
+            await self.hub.start()
+        if self.mode == "node":
+            # Prices come from their own adapter; until it is enabled, say so
+            # instead of leaving the figures waiting forever.
+            reason = "no price source enabled"
+            prices = SourceInfo(name="prices", state="unavailable", reason=reason)
+            self.bus.publish("price.current", None, prices)
+            self.bus.publish("fx.rates", None, prices)
+        for adapter in self.adapters:
+            await adapter.start()
+            self.scheduler.start(adapter.polls())
+        log.info("runtime started in %s mode (%s)", self.mode, self.label)
+
+    async def stop(self) -> None:
+        """Stop polling first, then the hub (clients get 1001), then the
+        adapters' connections, each with a deadline."""
+        await self.scheduler.stop()
+        if self.hub is not None:
+            await self.hub.stop()
+        for adapter in self.adapters:
+            try:
+                await asyncio.wait_for(adapter.close(), 2.0)
+            except Exception:
+                log.exception("closing %s failed", adapter.name)
+        log.info("runtime stopped")

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.node_daemon import RegtestNode, make_node, remove_node, unavailable
+
+FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
+
+
+def load_fixture(group: str, name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / group / name).read_text())
+
+
+@pytest.fixture
+def core_fixture_dir() -> Path:
+    path = FIXTURES / "bitcoin-core"
+    if not path.is_dir():
+        pytest.fail(f"recorded Bitcoin Core answers missing at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def regtest_node() -> Iterator[RegtestNode]:
+    node = make_node()
+    try:
+        node.start()
+    except (OSError, RuntimeError) as exc:
+        remove_node(node)
+        unavailable(f"bitcoind did not start: {exc}")
+    yield node
+    remove_node(node)
