@@ -56,7 +56,13 @@ def build_runtime(invocation: Invocation) -> Runtime:
         mode = choose_mode(settings, endpoint)
     except NoNodeError as exc:
         fail(str(exc), 1)
-    return Runtime(settings, mode, endpoint if mode == "node" else None)
+    # The hub is the point of `serve`; in the TUI it is a bonus that may fail.
+    return Runtime(
+        settings,
+        mode,
+        endpoint if mode == "node" else None,
+        hub_required=invocation.command == "serve",
+    )
 
 
 async def serve(runtime: Runtime) -> None:

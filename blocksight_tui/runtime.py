@@ -67,14 +67,17 @@ class Runtime:
         mode: Mode,
         endpoint: RpcEndpoint | None = None,
         bus: EventBus | None = None,
+        hub_required: bool = True,
     ) -> None:
         self.settings = settings
+        self.hub_required = hub_required
         self.mode = mode
         self.endpoint = endpoint
         self.bus = bus or EventBus()
         self.scheduler = Scheduler(self.bus)
         self.adapters: list[Adapter] = [self._build_adapter()]
         self.hub: HubServer | None = None
+        self.hub_error: str | None = None
         if settings.hub.enabled:
             self.hub = HubServer(self.bus, settings.hub.host, settings.hub.port)
 
@@ -106,8 +109,18 @@ class Runtime:
         return CoreRpcAdapter(client, intervals)
 
     async def start(self) -> None:
+        """Unless `hub_required` (as for `serve`), a hub that cannot bind is
+        logged and left out: the dashboard still runs on the local bus."""
         if self.hub is not None:
-            await self.hub.start()
+            try:
+                await self.hub.start()
+            except OSError as exc:
+                if self.hub_required:
+                    raise
+                self.hub_error = f"hub not started on {self.hub.url}: {exc.strerror or exc}"
+                log.error("%s", self.hub_error)
+                await self.hub.stop()
+                self.hub = None
         if self.mode == "node":
             # Prices come from their own adapter; until it is enabled, say so
             # instead of leaving the figures waiting forever.
