@@ -288,10 +288,8 @@ def make_event(
     expected = PAYLOADS[event_type]
     if data is not None and not isinstance(data, expected):
         raise TypeError(f"{event_type} carries {expected.__name__}, not {type(data).__name__}")
-    envelope = ENVELOPES[event_type]
-    event: Event = envelope(  # type: ignore[assignment]
-        seq=seq, ts=time.time() if ts is None else ts, source=source, data=data
-    )
+    fields = {"seq": seq, "ts": time.time() if ts is None else ts, "source": source, "data": data}
+    event: Event = ENVELOPES[event_type].model_validate(fields)  # type: ignore[assignment]
     return event
 
 

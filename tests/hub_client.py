@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -46,7 +45,7 @@ class HubClient:
                 raise TimeoutError("no matching frame in time")
             try:
                 frame = await self.next_frame(left)
-            except asyncio.TimeoutError as exc:
+            except TimeoutError as exc:
                 raise TimeoutError("no matching frame in time") from exc
             if predicate(frame):
                 return frame

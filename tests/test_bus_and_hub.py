@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import subprocess
+import sys
 
 import pytest
 

@@ -67,8 +67,8 @@ async def fake_core() -> AsyncIterator[tuple[FakeCore, str]]:
 
 @pytest.mark.parametrize(
     "method",
-    ["sendtoaddress", "stop", "generate", "generatetoaddress", "invalidateblock",
-     "setban", "submitblock", "sendrawtransaction", "getbalances", "importprivkey", "GETBLOCKCOUNT"],
+    ["sendtoaddress", "stop", "generate", "generatetoaddress", "invalidateblock", "setban",
+     "submitblock", "sendrawtransaction", "getbalances", "importprivkey", "GETBLOCKCOUNT"],
 )
 async def test_write_calls_are_refused_before_anything_is_sent(
     fake_core: tuple[FakeCore, str], method: str

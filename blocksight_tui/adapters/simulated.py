@@ -138,7 +138,8 @@ class SimulatedNetwork:
             else:
                 self._chain.append(self._new_block(self.tip.height + 1, at))
             self._chain = self._chain[-200:]
-            self._mempool_vsize = max(0, self._mempool_vsize - self._rng.randint(900_000, 1_000_000))
+            mined = self._rng.randint(900_000, 1_000_000)
+            self._mempool_vsize = max(0, self._mempool_vsize - mined)
             self._next_block_at += self._rng.uniform(*BLOCK_GAP_S)
 
     def _reorg(self, at: int) -> None:

@@ -34,7 +34,7 @@ def event_frame(event: Event) -> str:
 def snapshot_frame(events: list[Event]) -> str:
     body = ",".join(e.model_dump_json() for e in events)
     last_seq = events[-1].seq if events else 0
-    return '{"frame":"snapshot","last_seq":%d,"events":[%s]}' % (last_seq, body)
+    return f'{{"frame":"snapshot","last_seq":{last_seq},"events":[{body}]}}'
 
 
 def hello_frame() -> str:

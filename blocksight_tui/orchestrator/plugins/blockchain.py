@@ -71,8 +71,8 @@ class BlockchainPlugin(ContextPlugin):
                         b for b in old.recent_blocks if b.height <= event.data.fork_height
                     ),
                 )
-        else:
-            self._state = replace(old, **{self._FIELDS[event.type]: event})
+        elif event.type in self._FIELDS:
+            self._state = replace(old, **{self._FIELDS[event.type]: event})  # type: ignore[arg-type]
         return self._state != old
 
 
