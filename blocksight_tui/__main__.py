@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
-from pathlib import Path
 
 from blocksight_tui.cli import Invocation, parse_command_line
 from blocksight_tui.node_discovery import discover_rpc_endpoint
 from blocksight_tui.runtime import NoNodeError, Runtime, choose_mode
-from blocksight_tui.settings import Settings, SettingsError
+from blocksight_tui.settings import Settings, SettingsError, default_log_file
 
 log = logging.getLogger("blocksight")
-
-
-def default_log_file() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(state) / "blocksight" / "blocksight.log"
 
 
 def setup_logging(settings: Settings, to_stderr: bool) -> None:
