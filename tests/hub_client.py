@@ -19,7 +19,11 @@ class HubClient:
     @classmethod
     async def connect(cls, url: str) -> HubClient:
         session = aiohttp.ClientSession()
-        ws = await session.ws_connect(url)
+        try:
+            ws = await session.ws_connect(url)
+        except BaseException:
+            await session.close()
+            raise
         return cls(session, ws)
 
     async def close(self) -> None:
