@@ -40,11 +40,10 @@ async def wait_for_hub(url: str, timeout: float = 15.0) -> HubClient:
 
 async def test_serve_runs_headless_and_stops_within_two_seconds(tmp_path: Path) -> None:
     port = free_port()
-    process = subprocess.Popen(
-        blocksight("serve", "--demo", "--seed", "1", "--hub-port", str(port)),
+    process = await asyncio.create_subprocess_exec(
+        *blocksight("serve", "--demo", "--seed", "1", "--hub-port", str(port)),
         env=clean_env(tmp_path),
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         client = await wait_for_hub(f"ws://127.0.0.1:{port}/ws")
@@ -57,12 +56,14 @@ async def test_serve_runs_headless_and_stops_within_two_seconds(tmp_path: Path) 
         assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert client.ws.close_code == 1001
         await client.close()
-        assert await asyncio.to_thread(process.wait, 2) == 0
+        assert await asyncio.wait_for(process.wait(), 2) == 0
         assert time.monotonic() - started < 2.0
     finally:
-        if process.poll() is None:
+        if process.returncode is None:
             process.kill()
-        _, stderr = process.communicate()
+        assert process.stderr is not None
+        stderr = (await process.stderr.read()).decode()
+        await process.wait()
     assert "Traceback" not in stderr
     assert "serving simulated network" in stderr
 

@@ -1,0 +1,162 @@
+"""The Textual app: plugin states in, panels out.
+
+The orchestrator calls back on the app's own loop (events are published there),
+so the listener only stores the state and posts a message; the handler sets
+each widget's slice (attributes down). The feed runs in a worker: whatever it
+raises is shown in the status bar and a notification, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid
+from textual.events import Resize
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from blocksight_tui.orchestrator.main import MainOrchestrator
+from blocksight_tui.orchestrator.plugins.blockchain import BlockchainState
+from blocksight_tui.orchestrator.plugins.external_api import ExternalApiState
+from blocksight_tui.orchestrator.plugins.system import SystemState
+from blocksight_tui.tui.messages import StatesChanged
+from blocksight_tui.tui.widgets.chain_view import ChainSlice, ChainView
+from blocksight_tui.tui.widgets.fees import FeesPanel
+from blocksight_tui.tui.widgets.mempool import MempoolPanel
+from blocksight_tui.tui.widgets.mining import MiningPanel
+from blocksight_tui.tui.widgets.network import NetworkPanel
+from blocksight_tui.tui.widgets.price import PricePanel, PriceSlice
+from blocksight_tui.tui.widgets.status import StatusBar
+from blocksight_tui.tui.widgets.tip import TipPanel, TipSlice
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 5.0
+NARROW_BELOW = 80
+"""Panes narrower than 80 columns get the compact layout (no padding)."""
+
+
+class Feed(Protocol):
+    """Whatever publishes events into the orchestrator: the demo, a node, a hub."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def subtitle(state: SystemState) -> str:
+    if state.mode == "demo":
+        return "DEMO · simulated network"
+    if state.mode == "attach":
+        return f"attached · {state.hub_url or state.label or 'hub'}"
+    return state.label or "node"
+
+
+class BlockSightApp(App[None]):
+    CSS_PATH = "blocksight.tcss"
+    TITLE = "BlockSight"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(
+        self,
+        orchestrator: MainOrchestrator,
+        feed: Feed | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock`` drives the ticking ages; tests pin it for stable screens."""
+        super().__init__()
+        self.orchestrator = orchestrator
+        self.feed = feed
+        self.clock = clock
+        self._pending: dict[str, Any] = {}
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="₿")
+        yield ChainView(id="chain")
+        with Grid(id="panels"):
+            yield TipPanel(id="tip", classes="panel", clock=self.clock)
+            yield MempoolPanel(id="mempool", classes="panel", clock=self.clock)
+            yield FeesPanel(id="fees", classes="panel", clock=self.clock)
+            yield NetworkPanel(id="network", classes="panel", clock=self.clock)
+            yield MiningPanel(id="mining", classes="panel", clock=self.clock)
+            yield PricePanel(id="price", classes="panel", clock=self.clock)
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.orchestrator.subscribe(self._on_plugin_state)
+        if self.feed is not None:
+            self._run_feed()
+
+    def on_resize(self, event: Resize) -> None:
+        self.screen.set_class(event.size.width < NARROW_BELOW, "-narrow")
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.feed is not None:
+            try:
+                await asyncio.wait_for(self.feed.stop(), STOP_TIMEOUT_S)
+            except Exception:
+                log.exception("the feed did not stop cleanly")
+
+    # ------------------------------------------------------------ the feed
+
+    @work(exclusive=True, group="feed", exit_on_error=False)
+    async def _run_feed(self) -> None:
+        assert self.feed is not None
+        await self.feed.start()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "feed" or event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        log.error("the feed failed: %s", reason, exc_info=error)
+        self.query_one(StatusBar).feed_error = reason
+        self.notify(reason, title="feed failed", severity="error", timeout=10)
+
+    # ------------------------------------------------------- states → widgets
+
+    def _on_plugin_state(self, name: str, state: Any) -> None:
+        self._pending[name] = state
+        self.post_message(StatesChanged())
+
+    def on_states_changed(self, message: StatesChanged) -> None:
+        pending, self._pending = self._pending, {}
+        for name, state in pending.items():
+            try:
+                self._apply(name, state)
+            except Exception:
+                log.exception("could not show the %s state", name)
+
+    def _apply(self, name: str, state: Any) -> None:
+        if isinstance(state, BlockchainState):
+            self.query_one(ChainView).data = ChainSlice(
+                state.recent_blocks, state.last_reorg, state.tip
+            )
+            self.query_one(TipPanel).data = TipSlice(state.tip, state.info)
+            self.query_one(MempoolPanel).data = state.mempool
+            self.query_one(FeesPanel).data = state.fees
+            self.query_one(NetworkPanel).data = state.network
+            self.query_one(MiningPanel).data = state.mining
+        elif isinstance(state, ExternalApiState):
+            self.query_one(PricePanel).data = PriceSlice(state.price, state.fx)
+        elif isinstance(state, SystemState):
+            self.sub_title = subtitle(state)
+            self.query_one(Header).set_class(state.mode == "demo", "-demo")
+            self.query_one(StatusBar).data = state
+
+
+def run_app(orchestrator: MainOrchestrator, feed: Feed | None) -> None:
+    """Run the monitor until the user quits."""
+    BlockSightApp(orchestrator, feed).run()

@@ -1,0 +1,79 @@
+"""One line at the bottom: mode, hub, events seen, and how each source is doing."""
+
+from __future__ import annotations
+
+import logging
+
+from rich.text import Text
+from textual.app import RenderResult
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from blocksight_tui.events import SourceInfo
+from blocksight_tui.orchestrator.plugins.system import SystemState
+from blocksight_tui.render import format as fmt
+
+log = logging.getLogger(__name__)
+
+SHORT_TYPES = {
+    "tip.height": "tip",
+    "network.fees": "fees",
+    "network.mempool": "mempool",
+    "chain.reorg": "reorg",
+    "price.current": "price",
+    "fx.rates": "fx",
+    "blockchain.info": "info",
+    "blockchain.network": "network",
+    "blockchain.mining": "mining",
+}
+_RANK = {"ok": 0, "stale": 1, "unavailable": 2}
+_STYLE = {"ok": "", "stale": "bold yellow", "unavailable": "bold red"}
+
+
+def source_summary(sources: tuple[tuple[str, SourceInfo], ...]) -> list[tuple[str, str]]:
+    """(text, worst state) per source name, in first-seen order: 'core ok',
+    'prices stale' when all its types agree, else the odd ones out:
+    'core: fees unavailable'."""
+    by_name: dict[str, list[tuple[str, SourceInfo]]] = {}
+    for event_type, info in sources:
+        by_name.setdefault(info.name, []).append((event_type, info))
+    out: list[tuple[str, str]] = []
+    for name, entries in by_name.items():
+        states = {info.state for _, info in entries}
+        worst = max(states, key=_RANK.__getitem__)
+        if len(states) == 1:
+            out.append((f"{name} {worst}", worst))
+            continue
+        bad = [f"{SHORT_TYPES.get(t, t)} {info.state}" for t, info in entries if info.state != "ok"]
+        out.append((f"{name}: " + ", ".join(bad), worst))
+    return out
+
+
+class StatusBar(Widget):
+    data: reactive[SystemState | None] = reactive(None)
+    feed_error: reactive[str | None] = reactive(None)
+
+    def render(self) -> RenderResult:
+        try:
+            return self._line()
+        except Exception as exc:
+            log.exception("status bar failed to render")
+            return Text(f"error: {type(exc).__name__}: {exc}")
+
+    def _line(self) -> Text:
+        state = self.data
+        line = Text(no_wrap=True, overflow="ellipsis")
+        if state is None:
+            line.append("waiting…", style="italic")
+            return line
+        line.append(f" {state.mode.upper()} ", style="bold reverse")
+        if self.feed_error:
+            line.append(" feed error: ", style="bold red")
+            line.append(self.feed_error, style="red")
+        line.append(f" {fmt.count(state.events_seen)} events")
+        if state.hub_url:
+            line.append(f" · {state.hub_url}")
+        for text, source_state in source_summary(state.sources):
+            line.append(" · ")
+            line.append(text, style=_STYLE[source_state])
+        return line
