@@ -40,6 +40,7 @@ from blocksight_tui.events import (
 
 SOURCE_NAME: Final = "demo"
 START_HEIGHT: Final = 975_000
+HISTORY_BLOCKS: Final = 12
 REORG_CHANCE: Final = 0.08
 BLOCK_GAP_S: Final = (30.0, 60.0)
 MAX_MEMPOOL_BYTES: Final = 300_000_000
@@ -75,10 +76,13 @@ class SimulatedNetwork:
         self._t0_sim = float(int(self._t0_real))
         now = self.now()
         self._chain: list[SimBlock] = []
-        t = int(now) - 600 * 12
-        for h in range(START_HEIGHT - 11, START_HEIGHT + 1):
+        # A short history at the same pace as what follows, replayed by the
+        # first tip poll so the chain view starts full.
+        t = int(now - HISTORY_BLOCKS * sum(BLOCK_GAP_S) / 2)
+        for h in range(START_HEIGHT - HISTORY_BLOCKS + 1, START_HEIGHT + 1):
             self._chain.append(self._new_block(h, t))
-            t += self._rng.randint(300, 900)
+            t += int(self._rng.uniform(*BLOCK_GAP_S))
+        self._replay: list[SimBlock] = list(self._chain[1:-1])
         self._next_block_at = now + self._rng.uniform(*BLOCK_GAP_S)
         self._pending_reorg: ChainReorg | None = None
         self._mempool_vsize = self._rng.randint(20_000_000, 60_000_000)
@@ -165,14 +169,23 @@ class SimulatedNetwork:
 
     async def poll_tip(self) -> list[Publication]:
         self.advance()
-        out = []
+        out = [
+            Publication("tip.height", self._tip_payload(block, parent), self._source)
+            for parent, block in zip(self._chain, self._replay, strict=False)
+        ]
+        self._replay.clear()
         if self._pending_reorg is not None:
             out.append(Publication("chain.reorg", self._pending_reorg, self._source))
             self._pending_reorg = None
-        tip, parent = self._chain[-1], self._chain[-2]
-        data = TipHeight(height=tip.height, hash=tip.hash, time=tip.time, previous_hash=parent.hash)
-        out.append(Publication("tip.height", data, self._source))
+        tip = self._tip_payload(self._chain[-1], self._chain[-2])
+        out.append(Publication("tip.height", tip, self._source))
         return out
+
+    @staticmethod
+    def _tip_payload(block: SimBlock, parent: SimBlock) -> TipHeight:
+        return TipHeight(
+            height=block.height, hash=block.hash, time=block.time, previous_hash=parent.hash
+        )
 
     def _fill_mempool(self) -> None:
         """Transactions arrive at about a block's worth per ten minutes, a bit
