@@ -26,7 +26,7 @@ serve: $(STAMP)
 	$(BIN)/blocksight serve $(ARGS)
 
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check blocksight_tui tests bench
+	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
