@@ -15,6 +15,8 @@ from blocksight_tui.orchestrator.main import MainOrchestrator
 from blocksight_tui.orchestrator.plugins.base import ContextPlugin
 from blocksight_tui.orchestrator.plugins.blockchain import BlockchainState
 from blocksight_tui.orchestrator.plugins.system import SystemPlugin
+from blocksight_tui.runtime import Runtime
+from blocksight_tui.settings import load_settings
 from blocksight_tui.tui.app import BlockSightApp
 from blocksight_tui.tui.messages import StatesChanged
 from blocksight_tui.tui.widgets.chain_view import ChainSlice, ChainView
@@ -288,3 +290,26 @@ async def test_a_new_block_reaches_the_chain_and_the_tip() -> None:
         await pilot.pause()
         assert "unavailable:" in widget_text(app.query_one(PricePanel))
         assert PRICES.name in widget_text(app.query_one(StatusBar))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_embedded_demo_fills_every_panel(size: tuple[int, int]) -> None:
+    """The real simulated network as the feed, as `blocksight --demo` runs it."""
+    settings = load_settings({"hub": {"enabled": False}, "demo": {"seed": 11}}, environ={})
+    runtime = Runtime(settings, "demo")
+    orchestrator = MainOrchestrator.standard(mode="demo", label=runtime.label)
+    runtime.bus.subscribe(orchestrator.handle)
+    app = BlockSightApp(orchestrator, runtime)
+    async with app.run_test(size=size) as pilot:
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if all("waiting…" not in widget_text(app.query_one(k)) for k in PANELS):
+                break
+        for kind in PANELS:
+            widget = app.query_one(kind)
+            assert visible(app, widget), f"{kind.__name__} is not on screen at {size}"
+            assert "waiting…" not in widget_text(widget), kind.__name__
+            assert "unavailable" not in widget_text(widget), kind.__name__
+        assert "DEMO" in screen_text(app).splitlines()[0]
+        assert "975,000" in widget_text(app.query_one(ChainView))
+    assert not runtime.scheduler.running
