@@ -108,9 +108,10 @@ class Runtime:
         )
         return CoreRpcAdapter(client, intervals)
 
-    async def start(self) -> None:
+    async def start(self) -> list[str]:
         """Unless `hub_required` (as for `serve`), a hub that cannot bind is
-        logged and left out: the dashboard still runs on the local bus."""
+        logged and left out: the dashboard still runs on the local bus.
+        Returns what the user should be told of that."""
         if self.hub is not None:
             try:
                 await self.hub.start()
@@ -132,6 +133,7 @@ class Runtime:
             await adapter.start()
             self.scheduler.start(adapter.polls())
         log.info("runtime started in %s mode (%s)", self.mode, self.label)
+        return [self.hub_error] if self.hub_error else []
 
     async def stop(self) -> None:
         """Stop polling first, then the hub (clients get 1001), then the

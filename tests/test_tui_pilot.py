@@ -3,6 +3,7 @@ real bus, the orchestrator folds them, and the panels show the figures."""
 
 from __future__ import annotations
 
+import socket
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -313,3 +314,24 @@ async def test_the_embedded_demo_fills_every_panel(size: tuple[int, int]) -> Non
         assert "DEMO" in screen_text(app).splitlines()[0]
         assert "975,000" in widget_text(app.query_one(ChainView))
     assert not runtime.scheduler.running
+
+
+async def test_a_hub_port_in_use_is_a_notice_not_a_failure() -> None:
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    port = blocker.getsockname()[1]
+    try:
+        settings = load_settings({"hub": {"port": port}, "demo": {"seed": 2}}, environ={})
+        runtime = Runtime(settings, "demo", hub_required=False)
+        orchestrator = MainOrchestrator.standard(mode="demo", label=runtime.label)
+        runtime.bus.subscribe(orchestrator.handle)
+        app = BlockSightApp(orchestrator, runtime)
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await pilot.pause(0.3)
+            notices = [n.message for n in app._notifications]
+            assert any("hub not started" in m for m in notices), notices
+            assert runtime.hub is None and runtime.scheduler.running
+            assert "waiting…" not in widget_text(app.query_one(TipPanel))
+    finally:
+        blocker.close()

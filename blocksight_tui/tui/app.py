@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from textual import work
@@ -46,7 +46,9 @@ NARROW_BELOW = 80
 class Feed(Protocol):
     """Whatever publishes events into the orchestrator: the demo, a node, a hub."""
 
-    async def start(self) -> None: ...
+    async def start(self) -> Sequence[str] | None:
+        """Start publishing; may return notices for the user (a part that
+        could not start while the rest runs)."""
 
     async def stop(self) -> None: ...
 
@@ -112,12 +114,18 @@ class BlockSightApp(App[None]):
     # ------------------------------------------------------------ the feed
 
     @work(exclusive=True, group="feed", exit_on_error=False)
-    async def _run_feed(self) -> None:
+    async def _run_feed(self) -> Sequence[str] | None:
         assert self.feed is not None
-        await self.feed.start()
+        return await self.feed.start()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "feed" or event.state != WorkerState.ERROR:
+        if event.worker.group != "feed":
+            return
+        if event.state == WorkerState.SUCCESS:
+            for notice in event.worker.result or ():
+                self.notify(notice, severity="warning", timeout=15)
+            return
+        if event.state != WorkerState.ERROR:
             return
         error = event.worker.error
         reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
