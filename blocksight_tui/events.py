@@ -90,6 +90,16 @@ class NetworkFees(Frozen):
     estimates: tuple[FeeEstimate, ...]
 
 
+class FeeBand(Frozen):
+    """Mempool transactions paying from `min_sat_per_vb` up to (not including)
+    `max_sat_per_vb`; the top band has no upper bound."""
+
+    min_sat_per_vb: NonNegFloat
+    max_sat_per_vb: NonNegFloat | None = None
+    vsize: NonNegInt
+    tx_count: NonNegInt
+
+
 class NetworkMempool(Frozen):
     tx_count: NonNegInt
     vsize: NonNegInt = Field(description="Sum of the virtual sizes of all transactions, vB.")
@@ -100,6 +110,9 @@ class NetworkMempool(Frozen):
     incremental_relay_fee_sat_per_vb: NonNegFloat | None = None
     full_rbf: bool | None = None
     loaded: bool | None = None
+    fee_histogram: tuple[FeeBand, ...] | None = Field(
+        default=None, description="vsize per fee-rate band, lowest band first; null if not known."
+    )
 
 
 class ChainReorg(Frozen):
@@ -132,6 +145,43 @@ class FxRates(Frozen):
     rates: dict[str, Annotated[float, Field(gt=0)]]
 
 
+class BlockSummary(Frozen):
+    """One recent block as a node operator reads it; what the node could not
+    tell is null."""
+
+    height: NonNegInt
+    hash: Hash
+    time: NonNegInt
+    tx_count: NonNegInt | None = None
+    size: NonNegInt | None = None
+    weight: NonNegInt | None = None
+    total_fee_btc: NonNegFloat | None = None
+    fee_rate_percentiles: tuple[NonNegFloat, ...] | None = Field(
+        default=None, description="sat/vB at the 10th, 25th, 50th, 75th and 90th percentile."
+    )
+    subsidy_btc: NonNegFloat | None = None
+    pool: str | None = Field(default=None, description="Known mining pool, from the coinbase.")
+    coinbase_tag: str | None = Field(
+        default=None, description="Printable text of the coinbase script, for unknown pools."
+    )
+
+
+class ChainTip(Frozen):
+    height: NonNegInt
+    hash: Hash
+    branch_length: NonNegInt
+    status: str = Field(description="active, valid-fork, valid-headers, headers-only or invalid.")
+
+
+class SyncProgress(Frozen):
+    """Initial block download, as measured between two polls."""
+
+    progress: NonNegFloat = Field(description="verificationprogress, 0 to 1.")
+    blocks_behind: NonNegInt
+    blocks_per_second: NonNegFloat | None = None
+    eta_seconds: NonNegFloat | None = None
+
+
 class BlockchainInfo(Frozen):
     chain: str
     blocks: NonNegInt
@@ -144,6 +194,32 @@ class BlockchainInfo(Frozen):
     size_on_disk: NonNegInt | None = None
     pruned: bool = False
     warnings: tuple[str, ...] = ()
+    sync: SyncProgress | None = Field(default=None, description="Set during initial download.")
+    chain_tips: tuple[ChainTip, ...] = ()
+    recent_blocks: tuple[BlockSummary, ...] = Field(
+        default=(), description="The last blocks of the active chain, newest first."
+    )
+
+
+class PeerSummary(Frozen):
+    inbound: NonNegInt
+    outbound: NonNegInt
+    by_connection_type: dict[str, NonNegInt] = Field(
+        default_factory=dict, description="outbound-full-relay, block-relay-only, inbound, …"
+    )
+    v2_transport: NonNegInt | None = None
+    top_user_agents: tuple[tuple[str, NonNegInt], ...] = ()
+    ping_ms_median: NonNegFloat | None = None
+    ping_ms_min: NonNegFloat | None = None
+
+
+class TrafficTotals(Frozen):
+    bytes_received: NonNegInt
+    bytes_sent: NonNegInt
+    receive_rate_bps: NonNegFloat | None = Field(
+        default=None, description="Bytes per second since the previous sample."
+    )
+    send_rate_bps: NonNegFloat | None = None
 
 
 class BlockchainNetwork(Frozen):
@@ -157,6 +233,8 @@ class BlockchainNetwork(Frozen):
     relay_fee_sat_per_vb: NonNegFloat | None = None
     reachable_networks: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    peers: PeerSummary | None = None
+    traffic: TrafficTotals | None = None
 
 
 class BlockchainMining(Frozen):
@@ -168,6 +246,10 @@ class BlockchainMining(Frozen):
     blocks_until_retarget: NonNegInt
     blocks_until_halving: NonNegInt
     subsidy_btc: NonNegFloat
+    expected_difficulty_change_pct: float | None = Field(
+        default=None, description="From the block times since the last retarget."
+    )
+    mean_block_interval_s: NonNegFloat | None = None
 
 
 PAYLOADS: Final[dict[EventType, type[Frozen]]] = {
