@@ -39,6 +39,7 @@ READ_ONLY_METHODS: Final[frozenset[str]] = frozenset(
         "getconnectioncount",
         "getdifficulty",
         "getindexinfo",
+        "getmempoolentry",
         "getmempoolinfo",
         "getmininginfo",
         "getnettotals",
@@ -46,6 +47,7 @@ READ_ONLY_METHODS: Final[frozenset[str]] = frozenset(
         "getnetworkinfo",
         "getpeerinfo",
         "getrawmempool",
+        "getrawtransaction",
         "getzmqnotifications",
         "estimatesmartfee",
         "uptime",
@@ -207,6 +209,15 @@ class JsonRpcClient:
                                  "params": list(params)}, method)
         return parse_single(body, method)
 
+    async def call_raw(self, method: str, *params: Any, max_bytes: int) -> bytes:
+        """The whole answer body, unparsed: for answers too big to parse in
+        one go on the event loop (a verbose mempool), which the caller parses
+        incrementally. The envelope (`result`/`error`) is the caller's too."""
+        check_allowed(method)
+        payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method,
+                   "params": list(params)}
+        return await self._post_raw(payload, method, max_bytes)
+
     async def batch(self, calls: Sequence[Call]) -> list[Any | RpcError]:
         """All calls in one request; each gets its result or its own error."""
         for call in calls:
@@ -233,6 +244,13 @@ class JsonRpcClient:
         return self._session
 
     async def _post(self, payload: Any, what: str) -> Any:
+        raw = await self._post_raw(payload, what, MAX_RESPONSE_BYTES)
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise BadResponse(f"{what}: answer is not JSON ({len(raw)} bytes)") from exc
+
+    async def _post_raw(self, payload: Any, what: str, max_bytes: int) -> bytes:
         session = self._session_or_new()
         try:
             async with self._slots, session.post(self._url, json=payload) as response:
@@ -240,10 +258,9 @@ class JsonRpcClient:
                     raise AuthFailed()
                 if response.status == 403:
                     raise NodeUnreachable("forbidden: this address is not in the node's rpcallowip")
-                if response.content_length and response.content_length > MAX_RESPONSE_BYTES:
+                if response.content_length and response.content_length > max_bytes:
                     raise BadResponse(f"{what}: answer of {response.content_length} bytes refused")
-                raw = await _read_bounded(response, MAX_RESPONSE_BYTES, what)
-                status = response.status
+                return await _read_bounded(response, max_bytes, what)
         except RpcFailure:
             raise
         except TimeoutError as exc:
@@ -252,12 +269,6 @@ class JsonRpcClient:
             raise NodeUnreachable(f"cannot connect to {self._url}: {exc.os_error}") from exc
         except aiohttp.ClientError as exc:
             raise NodeUnreachable(f"{self._url}: {exc.__class__.__name__}: {exc}") from exc
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise BadResponse(
-                f"{what}: HTTP {status} with a body that is not JSON ({len(raw)} bytes)"
-            ) from exc
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
