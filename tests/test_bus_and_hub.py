@@ -156,3 +156,25 @@ def test_headless_parts_never_load_textual() -> None:
         "sys.exit(1 if any(m == 'textual' or m.startswith('textual.') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+async def test_a_triggered_poll_runs_at_once() -> None:
+    bus = EventBus()
+    scheduler = Scheduler(bus)
+    runs = 0
+
+    async def counted() -> list[Publication]:
+        nonlocal runs
+        runs += 1
+        return []
+
+    scheduler.start([Poll("tip", 3600, counted), Poll("other", 3600, counted)])
+    await asyncio.sleep(0.05)
+    assert runs == 2
+    scheduler.trigger("tip")
+    await asyncio.sleep(0.05)
+    assert runs == 3
+    scheduler.trigger()
+    await asyncio.sleep(0.05)
+    assert runs == 5
+    await scheduler.stop()

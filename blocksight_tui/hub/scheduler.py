@@ -8,6 +8,7 @@ tasks, so one slow call never delays another kind, nor another source.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -21,6 +22,7 @@ class Scheduler:
     def __init__(self, bus: EventBus) -> None:
         self._bus = bus
         self._tasks: list[asyncio.Task[None]] = []
+        self._wakeups: dict[str, asyncio.Event] = {}
 
     @property
     def running(self) -> bool:
@@ -28,8 +30,18 @@ class Scheduler:
 
     def start(self, polls: Iterable[Poll]) -> None:
         for poll in polls:
+            self._wakeups[poll.name] = asyncio.Event()
             task = asyncio.create_task(self._loop(poll), name=f"poll:{poll.name}")
             self._tasks.append(task)
+
+    def trigger(self, *names: str) -> None:
+        """Run these polls now instead of at their next interval (a pushed
+        block, a node that came back). Unknown names are ignored; a poll
+        that is running already runs once more right after."""
+        for name in names or tuple(self._wakeups):
+            wakeup = self._wakeups.get(name)
+            if wakeup is not None:
+                wakeup.set()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -38,9 +50,12 @@ class Scheduler:
         self._tasks.clear()
 
     async def _loop(self, poll: Poll) -> None:
+        wakeup = self._wakeups[poll.name]
         while True:
+            wakeup.clear()
             await self.run_once(poll)
-            await asyncio.sleep(poll.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wakeup.wait(), poll.interval)
 
     async def run_once(self, poll: Poll) -> None:
         try:
