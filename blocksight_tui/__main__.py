@@ -55,6 +55,7 @@ def build_runtime(invocation: Invocation) -> Runtime:
         mode,
         endpoint if mode == "node" else None,
         hub_required=invocation.command == "serve",
+        network_explicit=invocation.network_explicit,
     )
 
 

@@ -56,7 +56,7 @@ _NETWORK_FLAGS: Final[Mapping[str, str]] = {
 _NETWORK_ONLY_OPTIONS: Final = frozenset({"rpcport"})
 
 # [node] settings that do not point at a node: setting them alone keeps demo mode "auto".
-_TUNING_SETTINGS: Final = frozenset({"rpc_timeout"})
+_TUNING_SETTINGS: Final = frozenset({"rpc_timeout", "zmq", "recent_blocks", "reorg_depth"})
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ class RpcEndpoint:
     password: str | None = field(repr=False)
     auth_source: str
     conf_file: Path | None
+    zmq_endpoints: tuple[str, ...] = ()
+    """Block notifications published by the node, as bitcoin.conf declares them."""
 
     @property
     def url(self) -> str:
@@ -147,7 +149,15 @@ def discover_rpc_endpoint(node: NodeSettings, network_explicit: bool = True) -> 
         password=password,
         auth_source=auth_source,
         conf_file=conf.path if conf is not None else None,
+        zmq_endpoints=_conf_zmq(conf, network),
     )
+
+
+def _conf_zmq(conf: BitcoinConf | None, network: str) -> tuple[str, ...]:
+    if conf is None:
+        return ()
+    found = (conf.get("zmqpubhashblock", network), conf.get("zmqpubsequence", network))
+    return tuple(dict.fromkeys(e for e in found if e))
 
 
 def node_configured(settings: Settings, endpoint: RpcEndpoint) -> bool:

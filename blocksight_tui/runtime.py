@@ -17,8 +17,8 @@ from blocksight_tui.events import SourceInfo
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.scheduler import Scheduler
 from blocksight_tui.hub.server import HubServer
-from blocksight_tui.node_discovery import RpcEndpoint, node_configured
-from blocksight_tui.settings import Settings
+from blocksight_tui.node_discovery import RpcEndpoint, discover_rpc_endpoint, node_configured
+from blocksight_tui.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,10 @@ class Runtime:
         endpoint: RpcEndpoint | None = None,
         bus: EventBus | None = None,
         hub_required: bool = True,
+        network_explicit: bool = True,
     ) -> None:
         self.settings = settings
+        self.network_explicit = network_explicit
         self.hub_required = hub_required
         self.mode = mode
         self.endpoint = endpoint
@@ -106,7 +108,28 @@ class Runtime:
             self.endpoint.password,
             timeout=self.settings.node.rpc_timeout,
         )
-        return CoreRpcAdapter(client, intervals)
+        node = self.settings.node
+        endpoint = self.endpoint
+        return CoreRpcAdapter(
+            client,
+            intervals,
+            recent_blocks=node.recent_blocks,
+            reorg_depth=node.reorg_depth,
+            zmq_enabled=node.zmq,
+            zmq_endpoints=(node.zmq_endpoint,) if node.zmq_endpoint else endpoint.zmq_endpoints,
+            rpc_host=endpoint.host,
+            refresh_credentials=self._credentials,
+        )
+
+    def _credentials(self) -> tuple[str | None, str | None]:
+        """Discovered anew: a restarted node has written a new cookie."""
+        assert self.endpoint is not None
+        try:
+            fresh = discover_rpc_endpoint(self.settings.node, self.network_explicit)
+        except SettingsError as exc:
+            log.warning("cannot read the node's credentials again: %s", exc)
+            return self.endpoint.user, self.endpoint.password
+        return fresh.user, fresh.password
 
     async def start(self) -> list[str]:
         """Unless `hub_required` (as for `serve`), a hub that cannot bind is
@@ -130,8 +153,8 @@ class Runtime:
             self.bus.publish("price.current", None, prices)
             self.bus.publish("fx.rates", None, prices)
         for adapter in self.adapters:
-            await adapter.start()
             self.scheduler.start(adapter.polls())
+            await adapter.start(self.scheduler.trigger)
         log.info("runtime started in %s mode (%s)", self.mode, self.label)
         return [self.hub_error] if self.hub_error else []
 

@@ -99,6 +99,14 @@ class NodeSettings(Section):
         default=None, description="Relative to the network's data directory."
     )
     rpc_timeout: float = Field(default=10.0, gt=0, description="Seconds per call.")
+    zmq: bool = Field(default=True, description="Use the node's ZMQ block notifications.")
+    zmq_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^(tcp|ipc)://.+",
+        description="Default: asked from the node, else zmqpubhashblock in bitcoin.conf.",
+    )
+    recent_blocks: int = Field(default=20, ge=1, le=144, description="Blocks to summarise.")
+    reorg_depth: int = Field(default=100, ge=6, le=10_000, description="Heights remembered.")
 
 
 class HubSettings(Section):

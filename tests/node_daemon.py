@@ -80,6 +80,7 @@ class RegtestNode:
     user: str = RPC_USER
     password: str = RPC_PASSWORD
     process: subprocess.Popen[bytes] | None = None
+    extra_args: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -93,6 +94,7 @@ class RegtestNode:
             f"-rpcuser={self.user}", f"-rpcpassword={self.password}",
             f"-rpcport={self.rpc_port}", f"-port={self.p2p_port}",
             "-rpcbind=127.0.0.1", "-rpcallowip=127.0.0.1", "-printtoconsole=0",
+            *self.extra_args,
         ]
         log = open(self.datadir / "stdout.log", "ab")  # noqa: SIM115 - owned by the process
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
@@ -135,10 +137,10 @@ class RegtestNode:
         return answer["result"]
 
 
-def make_node() -> RegtestNode:
+def make_node(*extra_args: str) -> RegtestNode:
     binary = bitcoind_path()
     datadir = Path(tempfile.mkdtemp(prefix="blocksight-regtest-"))
-    return RegtestNode(binary=binary, datadir=datadir)
+    return RegtestNode(binary=binary, datadir=datadir, extra_args=extra_args)
 
 
 def remove_node(node: RegtestNode) -> None:

@@ -12,6 +12,9 @@ from typing import Protocol
 
 from blocksight_tui.events import EventType, Payload, SourceInfo
 
+Wake = Callable[..., None]
+"""Asks the scheduler to run the named polls now (all of them with no name)."""
+
 
 @dataclass(frozen=True)
 class Publication:
@@ -32,7 +35,7 @@ class Adapter(Protocol):
 
     def polls(self) -> list[Poll]: ...
 
-    async def start(self) -> None: ...
+    async def start(self, wake: Wake) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -44,6 +47,9 @@ class LastGood:
     def __init__(self, source_name: str) -> None:
         self._source_name = source_name
         self._payloads: dict[EventType, Payload] = {}
+
+    def latest(self, event_type: EventType) -> Payload | None:
+        return self._payloads.get(event_type)
 
     def ok(self, event_type: EventType, data: Payload) -> Publication:
         self._payloads[event_type] = data

@@ -182,11 +182,8 @@ class JsonRpcClient:
         max_concurrent: int = 4,
     ) -> None:
         self._url = url
-        self._headers = (
-            {"Authorization": basic_auth(user, password or "")}
-            if user is not None
-            else {}
-        )
+        self._headers: dict[str, str] = {}
+        self.set_credentials(user, password)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         # No more requests in flight than a node's default RPC work queue can hold.
         self._slots = asyncio.Semaphore(max_concurrent)
@@ -196,6 +193,13 @@ class JsonRpcClient:
     @property
     def url(self) -> str:
         return self._url
+
+    def set_credentials(self, user: str | None, password: str | None) -> None:
+        """New credentials for the next request (a restarted node's cookie)."""
+        if user is None:
+            self._headers.pop("Authorization", None)
+        else:
+            self._headers["Authorization"] = basic_auth(user, password or "")
 
     async def close(self) -> None:
         if self._session is not None:
@@ -216,7 +220,8 @@ class JsonRpcClient:
         check_allowed(method)
         payload = {"jsonrpc": "1.0", "id": next(self._ids), "method": method,
                    "params": list(params)}
-        return await self._post_raw(payload, method, max_bytes)
+        _, raw = await self._post_raw(payload, method, max_bytes)
+        return raw
 
     async def batch(self, calls: Sequence[Call]) -> list[Any | RpcError]:
         """All calls in one request; each gets its result or its own error."""
@@ -237,30 +242,35 @@ class JsonRpcClient:
     def _session_or_new(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                headers=self._headers,
                 timeout=self._timeout,
                 connector=aiohttp.TCPConnector(limit=4, keepalive_timeout=30),
             )
         return self._session
 
     async def _post(self, payload: Any, what: str) -> Any:
-        raw = await self._post_raw(payload, what, MAX_RESPONSE_BYTES)
+        status, raw = await self._post_raw(payload, what, MAX_RESPONSE_BYTES)
         try:
             return json.loads(raw)
         except ValueError as exc:
+            if status != 200:
+                # Not a JSON-RPC answer at all: the node (or whatever listens
+                # there) is failing as a whole, e.g. shutting down.
+                raise NodeUnreachable(f"HTTP {status}: {_snippet(raw)}") from exc
             raise BadResponse(f"{what}: answer is not JSON ({len(raw)} bytes)") from exc
 
-    async def _post_raw(self, payload: Any, what: str, max_bytes: int) -> bytes:
+    async def _post_raw(self, payload: Any, what: str, max_bytes: int) -> tuple[int, bytes]:
         session = self._session_or_new()
         try:
-            async with self._slots, session.post(self._url, json=payload) as response:
+            async with self._slots, session.post(
+                self._url, json=payload, headers=self._headers
+            ) as response:
                 if response.status == 401:
                     raise AuthFailed()
                 if response.status == 403:
                     raise NodeUnreachable("forbidden: this address is not in the node's rpcallowip")
                 if response.content_length and response.content_length > max_bytes:
                     raise BadResponse(f"{what}: answer of {response.content_length} bytes refused")
-                return await _read_bounded(response, max_bytes, what)
+                return response.status, await _read_bounded(response, max_bytes, what)
         except RpcFailure:
             raise
         except TimeoutError as exc:
@@ -269,6 +279,11 @@ class JsonRpcClient:
             raise NodeUnreachable(f"cannot connect to {self._url}: {exc.os_error}") from exc
         except aiohttp.ClientError as exc:
             raise NodeUnreachable(f"{self._url}: {exc.__class__.__name__}: {exc}") from exc
+
+
+def _snippet(raw: bytes, limit: int = 80) -> str:
+    text = "".join(c if c.isprintable() else " " for c in raw[:limit].decode("utf-8", "replace"))
+    return " ".join(text.split()) or f"{len(raw)} bytes"
 
 
 async def _read_bounded(response: aiohttp.ClientResponse, limit: int, what: str) -> bytes:

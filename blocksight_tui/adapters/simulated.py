@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from blocksight_tui.adapters.base import Poll, Publication
+from blocksight_tui.adapters.base import Poll, Publication, Wake
 from blocksight_tui.adapters.core_parse import (
     FEE_TARGETS,
     blocks_until_halving,
@@ -115,7 +115,7 @@ class SimulatedNetwork:
             Poll("fx", self._scaled("fx"), self.poll_fx),
         ]
 
-    async def start(self) -> None:
+    async def start(self, wake: Wake) -> None:
         pass
 
     async def close(self) -> None:
