@@ -187,6 +187,7 @@ async def test_node_going_away_and_coming_back(own_node: RegtestNode) -> None:
         # block: distinct tips cover each height once, none skipped.
         heights = [h for h, _ in dict.fromkeys(ok_tips)]
         assert heights == list(range(heights[0], 5)) and heights[0] <= 3
+        assert not [e for e in seen if e.type == "chain.reorg"]  # a restart is no reorg
     finally:
         await client.close()
         await runtime.stop()
