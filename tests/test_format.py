@@ -189,3 +189,33 @@ def test_truncate(text: str, width: int, out: str) -> None:
 )
 def test_bar(fraction: float, width: int, text: str) -> None:
     assert fmt.bar(fraction, width) == text
+
+
+@pytest.mark.parametrize(
+    ("bps", "text"),
+    [(None, "—"), (0, "0 B/s"), (340_000, "340 kB/s"), (1_234_567, "1.23 MB/s")],
+)
+def test_byte_rate(bps: float | None, text: str) -> None:
+    assert fmt.byte_rate(bps) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(None, "—"), (2.345, "+2.3%"), (-11.96, "-12.0%"), (0.0, "+0.0%")]
+)
+def test_signed_percent(value: float | None, text: str) -> None:
+    assert fmt.signed_percent(value) == text
+
+
+@pytest.mark.parametrize(
+    ("ms", "text"), [(None, "—"), (3.21, "3.2 ms"), (48.3, "48 ms"), (1534, "1.5 s")]
+)
+def test_millis(ms: float | None, text: str) -> None:
+    assert fmt.millis(ms) == text
+
+
+@pytest.mark.parametrize(
+    ("rate", "text"),
+    [(0, "0"), (0.5, ".5"), (1, "1"), (12.5, "12.5"), (1200, "1.2k"), (2000, "2k")],
+)
+def test_rate_label(rate: float, text: str) -> None:
+    assert fmt.rate_label(rate) == text

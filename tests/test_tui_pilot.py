@@ -25,6 +25,7 @@ from blocksight_tui.tui.widgets.fees import FeesPanel
 from blocksight_tui.tui.widgets.mempool import MempoolPanel
 from blocksight_tui.tui.widgets.mining import MiningPanel
 from blocksight_tui.tui.widgets.network import NetworkPanel
+from blocksight_tui.tui.widgets.panel import Line, fit
 from blocksight_tui.tui.widgets.price import PricePanel
 from blocksight_tui.tui.widgets.status import StatusBar
 from blocksight_tui.tui.widgets.tip import TipPanel
@@ -35,7 +36,9 @@ from tests.tui_support import (
     TIP,
     FakeFeed,
     all_events,
+    plain,
     screen_text,
+    syncing_events,
     tips,
     visible,
     widget_text,
@@ -54,6 +57,25 @@ PANELS: list[type[Widget]] = [
     StatusBar,
 ]
 FIGURES: dict[type[Widget], list[str]] = {
+    TipPanel: [f"{TIP:,}", "synced", "0000…", "3 m 12 s ago", "1 fork", "1 reorg"],
+    MempoolPanel: ["45,123 tx", "25.3 MvB", "41%", "1.0 sat/vB", "█▅", "150"],
+    FeesPanel: ["econ", "cons", "12.4", "15.2", "8.1", "10.0", "144", "~1d"],
+    NetworkPanel: ["8 in · 10 out", "v2 7/18", "ping 48 ms", "↓ 1.23 MB/s", "↑ 340 kB/s"],
+    MiningPanel: ["908.7 EH/s", "127.0 T", "1,234", "+2.3%", "9 m 42 s", "148,766"],
+    PricePanel: ["$104,322", "3 sources", "€95,976"],
+    ChainView: [f"{TIP:,}", "Foundry", "AntPool", "10.5", "reorg depth 1", "median sat/vB"],
+    StatusBar: ["DEMO", "events", "core ok", "prices ok"],
+}
+ROOMY: dict[type[Widget], list[str]] = {
+    TipPanel: ["Foundry USA", "3,555 tx", "712 GB"],
+    MempoolPanel: ["123 MB / 300 MB", "0.51234567 BTC", "sat/vB"],
+    FeesPanel: ["~20m", "3.9", "24"],
+    NetworkPanel: ["/Satoshi:29.0.0/", "onion", "relay"],
+    MiningPanel: ["~8d", "3.125 BTC"],
+    ChainView: ["+10m", "3,555 tx", "0.026 BTC"],
+}
+"""Figures that show only with the room of 120x40; at 80x24 they give way."""
+LEGACY: dict[type[Widget], list[str]] = {
     TipPanel: [f"{TIP:,}", "synced", "0000…", "3 m 12 s ago"],
     MempoolPanel: ["45,123", "25.3 MvB", "41%", "1.0 sat/vB"],
     FeesPanel: ["12.4", "8.1", "144 blk"],
@@ -63,6 +85,7 @@ FIGURES: dict[type[Widget], list[str]] = {
     ChainView: [f"{TIP:,}", "⣿", "reorg depth 1"],
     StatusBar: ["DEMO", "events", "core ok", "prices ok"],
 }
+"""What a source without the newer fields (block summaries, histogram, peers…) shows."""
 
 
 def make_app(events: Any = (), mode: str = "demo") -> tuple[BlockSightApp, FakeFeed]:
@@ -80,10 +103,51 @@ async def test_every_panel_shows_its_figures(size: tuple[int, int]) -> None:
             widget = app.query_one(kind)
             assert visible(app, widget), f"{kind.__name__} is not on screen at {size}"
             text = widget_text(widget)
-            for figure in FIGURES[kind]:
+            expected = FIGURES[kind] + (ROOMY.get(kind, []) if size == (120, 40) else [])
+            for figure in expected:
                 assert figure in text, f"{figure!r} not in {kind.__name__}:\n{text}"
         assert "DEMO" in screen_text(app).splitlines()[0]
-        assert "Quit" in screen_text(app).splitlines()[-1]
+        footer = screen_text(app).splitlines()[-1]
+        assert all(key in footer for key in ("Quit", "b Blocks", "p Peers", "m Mempool"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_a_source_without_the_newer_fields_shows_what_it_has(
+    size: tuple[int, int],
+) -> None:
+    app, _feed = make_app(plain(all_events()))
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        for kind in PANELS:
+            text = widget_text(app.query_one(kind))
+            for figure in LEGACY[kind]:
+                assert figure in text, f"{figure!r} not in {kind.__name__}:\n{text}"
+        assert "cons" not in widget_text(app.query_one(FeesPanel))
+        assert "median sat/vB" not in widget_text(app.query_one(ChainView))
+
+
+async def test_at_80x24_the_lowest_ranked_lines_give_way() -> None:
+    app, _feed = make_app(all_events())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for kind, figures in ROOMY.items():
+            text = widget_text(app.query_one(kind))
+            assert any(f not in text for f in figures), kind.__name__
+        # What gives way is the least telling, not simply the last line.
+        mining = widget_text(app.query_one(MiningPanel))
+        assert "9 m 42 s" in mining and "148,766" in mining and "3.125 BTC" not in mining
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_initial_download_shows_progress_pace_and_eta(size: tuple[int, int]) -> None:
+    app, _feed = make_app(syncing_events())
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        text = widget_text(app.query_one(TipPanel))
+        behind = f"{TIP - 512_345:,}"
+        for figure in ("512,345", f"IBD {behind} left", "45.67%", "█", "52.3 blk/s", "ETA 2 h"):
+            assert figure in text, f"{figure!r} not in\n{text}"
+        assert "synced" not in text
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -251,10 +315,11 @@ async def test_chain_view_caches_strips_and_redraws_only_changed_rows() -> None:
         art, labels = chain.render_line(0), chain.render_line(labels_row)
         assert chain.render_line(0) is art
         assert f"{TIP:,}" in labels.text
-        chain.data = ChainSlice(data.blocks, data.last_reorg, data.tip)
+        chain.data = ChainSlice(data.blocks, data.last_reorg, data.tip, data.summaries)
         await pilot.pause()
         assert chain.render_line(0) is art  # an equal slice recomputes nothing
-        chain.data = ChainSlice(data.blocks, None, data.tip)  # the reorg marker goes
+        # The reorg marker goes.
+        chain.data = ChainSlice(data.blocks, None, data.tip, data.summaries)
         await pilot.pause()
         assert chain.render_line(0) is not art
         assert chain.render_line(labels_row) is labels  # the heights did not change
@@ -335,3 +400,20 @@ async def test_a_hub_port_in_use_is_a_notice_not_a_failure() -> None:
             assert "waiting…" not in widget_text(app.query_one(TipPanel))
     finally:
         blocker.close()
+
+
+@pytest.mark.parametrize(
+    ("height", "kept"),
+    [
+        (0, ["a", "b", "c", "d", "e"]),  # not laid out yet: everything
+        (9, ["a", "b", "c", "d", "e"]),
+        (4, ["a", "b", "d", "e"]),
+        (3, ["a", "b", "e"]),  # among equals, the first stay
+        (2, ["a", "e"]),
+    ],
+)
+def test_a_short_panel_leaves_out_the_highest_ranks_keeping_the_order(
+    height: int, kept: list[str]
+) -> None:
+    entries = ["a", Line("b", rank=1), Line("c", rank=3), Line("d", rank=1), "e"]
+    assert fit(entries, height) == kept

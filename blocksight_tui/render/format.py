@@ -169,3 +169,37 @@ def bar(fraction: float, width: int) -> str:
     full, part = divmod(eighths, 8)
     partial = " ▏▎▍▌▋▊▉"[part] if part else ""
     return ("█" * full + partial).ljust(width)[:width]
+
+
+def byte_rate(bytes_per_s: float | None) -> str:
+    """Traffic: 1_234_567 → '1.23 MB/s'."""
+    if bytes_per_s is None:
+        return NO_VALUE
+    return si(bytes_per_s, "B/s")
+
+
+def signed_percent(value: float | None, digits: int = 1) -> str:
+    """A change in percent with its sign: 2.345 → '+2.3%', -0.04 → '-0.0%'."""
+    if value is None:
+        return NO_VALUE
+    return f"{value:+.{digits}f}%"
+
+
+def millis(ms: float | None) -> str:
+    """A latency: 48.3 → '48 ms', 3.21 → '3.2 ms', 1534 → '1.5 s'."""
+    if ms is None:
+        return NO_VALUE
+    if ms >= 1000:
+        return f"{ms / 1000:.1f} s"
+    if ms >= 10:
+        return f"{ms:.0f} ms"
+    return f"{ms:.1f} ms"
+
+
+def rate_label(sat_per_vb: float) -> str:
+    """A fee-rate axis tick, as short as it gets: 1 → '1', 0.5 → '.5', 1200 → '1.2k'."""
+    if sat_per_vb >= 1000:
+        return f"{sat_per_vb / 1000:g}k"
+    if sat_per_vb < 1:
+        return f"{sat_per_vb:.2g}".lstrip("0") or "0"
+    return f"{sat_per_vb:g}"

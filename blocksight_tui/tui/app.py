@@ -4,6 +4,9 @@ The orchestrator calls back on the app's own loop (events are published there),
 so the listener only stores the state and posts a message; the handler sets
 each widget's slice (attributes down). The feed runs in a worker: whatever it
 raises is shown in the status bar and a notification, never a crash.
+
+The dashboard is the app's first screen and stays up to date while a detail
+screen (`b`, `p`, `m`) covers it; the detail screens get the same states.
 """
 
 from __future__ import annotations
@@ -27,6 +30,10 @@ from blocksight_tui.orchestrator.plugins.blockchain import BlockchainState
 from blocksight_tui.orchestrator.plugins.external_api import ExternalApiState
 from blocksight_tui.orchestrator.plugins.system import SystemState
 from blocksight_tui.tui.messages import StatesChanged
+from blocksight_tui.tui.screens.blocks import BlocksScreen
+from blocksight_tui.tui.screens.detail import DetailScreen
+from blocksight_tui.tui.screens.mempool import MempoolScreen
+from blocksight_tui.tui.screens.peers import PeersScreen
 from blocksight_tui.tui.widgets.chain_view import ChainSlice, ChainView
 from blocksight_tui.tui.widgets.fees import FeesPanel
 from blocksight_tui.tui.widgets.mempool import MempoolPanel
@@ -41,6 +48,9 @@ log = logging.getLogger(__name__)
 STOP_TIMEOUT_S = 5.0
 NARROW_BELOW = 80
 """Panes narrower than 80 columns get the compact layout (no padding)."""
+DETAIL_SCREENS: dict[str, type[DetailScreen]] = {
+    s.NAME: s for s in (BlocksScreen, PeersScreen, MempoolScreen)
+}
 
 
 class Feed(Protocol):
@@ -64,7 +74,12 @@ def subtitle(state: SystemState) -> str:
 class BlockSightApp(App[None]):
     CSS_PATH = "blocksight.tcss"
     TITLE = "BlockSight"
-    BINDINGS = [Binding("q", "quit", "Quit")]
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("b", "show('blocks')", "Blocks"),
+        Binding("p", "show('peers')", "Peers"),
+        Binding("m", "show('mempool')", "Mempool"),
+    ]
 
     def __init__(
         self,
@@ -79,6 +94,7 @@ class BlockSightApp(App[None]):
         self.feed = feed
         self.clock = clock
         self._pending: dict[str, Any] = {}
+        self._latest: dict[str, Any] = {}
         self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -100,7 +116,20 @@ class BlockSightApp(App[None]):
             self._run_feed()
 
     def on_resize(self, event: Resize) -> None:
-        self.screen.set_class(event.size.width < NARROW_BELOW, "-narrow")
+        self.set_class(event.size.width < NARROW_BELOW, "-narrow")
+
+    # ------------------------------------------------------------ screens
+
+    def action_show(self, name: str) -> None:
+        """Open a detail screen over the dashboard, or in place of another one."""
+        current = self.screen
+        if isinstance(current, DetailScreen) and name == current.NAME:
+            return
+        screen = DETAIL_SCREENS[name](self._latest, clock=self.clock)
+        if isinstance(current, DetailScreen):
+            self.switch_screen(screen)
+        else:
+            self.push_screen(screen)
 
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
@@ -130,7 +159,7 @@ class BlockSightApp(App[None]):
         error = event.worker.error
         reason = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
         log.error("the feed failed: %s", reason, exc_info=error)
-        self.query_one(StatusBar).feed_error = reason
+        self.screen_stack[0].query_one(StatusBar).feed_error = reason
         self.notify(reason, title="feed failed", severity="error", timeout=10)
 
     # ------------------------------------------------------- states → widgets
@@ -141,28 +170,40 @@ class BlockSightApp(App[None]):
 
     def on_states_changed(self, message: StatesChanged) -> None:
         pending, self._pending = self._pending, {}
+        self._latest.update(pending)
         for name, state in pending.items():
             try:
                 self._apply(name, state)
             except Exception:
                 log.exception("could not show the %s state", name)
+            for screen in self.screen_stack:
+                if isinstance(screen, DetailScreen):
+                    try:
+                        screen.update(name, state)
+                    except Exception:
+                        log.exception("could not show the %s state on %s", name, screen.NAME)
 
     def _apply(self, name: str, state: Any) -> None:
+        home = self.screen_stack[0]
         if isinstance(state, BlockchainState):
-            self.query_one(ChainView).data = ChainSlice(
-                state.recent_blocks, state.last_reorg, state.tip
+            info = state.info.data if state.info is not None else None
+            home.query_one(ChainView).data = ChainSlice(
+                state.recent_blocks,
+                state.last_reorg,
+                state.tip,
+                info.recent_blocks if info is not None else (),
             )
-            self.query_one(TipPanel).data = TipSlice(state.tip, state.info)
-            self.query_one(MempoolPanel).data = state.mempool
-            self.query_one(FeesPanel).data = state.fees
-            self.query_one(NetworkPanel).data = state.network
-            self.query_one(MiningPanel).data = state.mining
+            home.query_one(TipPanel).data = TipSlice(state.tip, state.info, state.reorg_count)
+            home.query_one(MempoolPanel).data = state.mempool
+            home.query_one(FeesPanel).data = state.fees
+            home.query_one(NetworkPanel).data = state.network
+            home.query_one(MiningPanel).data = state.mining
         elif isinstance(state, ExternalApiState):
-            self.query_one(PricePanel).data = PriceSlice(state.price, state.fx)
+            home.query_one(PricePanel).data = PriceSlice(state.price, state.fx)
         elif isinstance(state, SystemState):
             self.sub_title = subtitle(state)
-            self.query_one(Header).set_class(state.mode == "demo", "-demo")
-            self.query_one(StatusBar).data = state
+            self.set_class(state.mode == "demo", "-demo")
+            home.query_one(StatusBar).data = state
 
 
 def run_app(orchestrator: MainOrchestrator, feed: Feed | None) -> None:

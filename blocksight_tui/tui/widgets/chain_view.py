@@ -1,8 +1,10 @@
 """The chain, drawn in braille through the line API.
 
-The picture is a pure function of (blocks, reorg, size), computed only when one
-of those changes; each row becomes a cached ``Strip``, and only the rows whose
-text changed are refreshed, as Textual's ``Log`` does for its lines.
+The picture is a pure function of (blocks, summaries, reorg, size), computed
+only when one of those changes; each row becomes a cached ``Strip``, and only
+the rows whose text changed are refreshed, as Textual's ``Log`` does for its
+lines. Tips arrive before their summaries: a new block is drawn at once and
+gains its pool and fees when the summary follows.
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from blocksight_tui.events import ChainReorg, TipHeight, TipHeightEvent
+from blocksight_tui.events import BlockSummary, ChainReorg, TipHeight, TipHeightEvent
+from blocksight_tui.render.blocks import merge_blocks
 from blocksight_tui.render.chain import ChainPicture, render_chain
 from blocksight_tui.tui.widgets.panel import WAITING, unavailable_text
 
 log = logging.getLogger(__name__)
+
+TITLE = "chain"
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,8 @@ class ChainSlice:
     last_reorg: ChainReorg | None = None
     tip: TipHeightEvent | None = None
     """The latest tip event, for its source state."""
+    summaries: tuple[BlockSummary, ...] = ()
+    """Recent blocks in detail, newest first, as the node summarised them."""
 
 
 class ChainView(Widget):
@@ -41,6 +48,8 @@ class ChainView(Widget):
         "chain-view--tip-label",
         "chain-view--reorg",
         "chain-view--message",
+        "chain-view--detail",
+        "chain-view--tip-detail",
     }
 
     data: reactive[ChainSlice | None] = reactive(None, repaint=False)
@@ -48,7 +57,7 @@ class ChainView(Widget):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
         super().__init__(id=id, classes=classes)
-        self.border_title = "chain"
+        self.border_title = TITLE
         self._rows: tuple[str, ...] = ()
         self._kinds: tuple[tuple[str, ...], ...] = ()
         self._key: tuple[object, ...] | None = None
@@ -74,17 +83,18 @@ class ChainView(Widget):
         resized = self._key is None or self._key[1:] != (width, height)
         self._key = key
         try:
-            rows, kinds, caption = self._picture(width, height)
+            rows, kinds, caption, legend = self._picture(width, height)
             tip = self.data.tip if self.data is not None else None
             stale = tip is not None and tip.source.state == "stale"
         except Exception as exc:
             log.exception("chain view failed to draw")
             rows, kinds, caption = self._message(f"error: {type(exc).__name__}: {exc}", width)
-            stale = False
+            legend, stale = "", False
         old = list(zip(self._rows, self._kinds, strict=True))
         new = list(zip(rows, kinds, strict=True))
         self._rows, self._kinds = rows, kinds
         self.border_subtitle = caption
+        self.border_title = f"{TITLE} · {legend}" if legend else TITLE
         self.set_class(stale, "-stale")
         if resized or len(old) != len(new):
             self._strips.clear()
@@ -97,20 +107,22 @@ class ChainView(Widget):
 
     def _picture(
         self, width: int, height: int
-    ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], str]:
+    ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...], str, str]:
         data = self.data
         tip = data.tip if data is not None else None
-        if data is None or (not data.blocks and tip is None):
-            return self._message(WAITING, width)
+        blocks = merge_blocks(data.blocks, data.summaries) if data is not None else ()
+        if data is None or (not blocks and tip is None):
+            return (*self._message(WAITING, width), "")
         if tip is not None and tip.source.state == "unavailable":
-            return self._message(unavailable_text(tip.source), width)
-        if not data.blocks:
-            return self._message(WAITING, width)
-        picture = render_chain(data.blocks, width, height, data.last_reorg)
+            return (*self._message(unavailable_text(tip.source), width), "")
+        if not blocks:
+            return (*self._message(WAITING, width), "")
+        picture = render_chain(blocks, width, height, data.last_reorg)
         caption = picture.caption
         if tip is not None and tip.source.state == "stale":
             caption = "stale" + (f" · {caption}" if caption else "")
-        return picture.rows, _kinds(picture), caption
+        legend = picture.legend if width >= len(TITLE) + len(picture.legend) + 8 else ""
+        return picture.rows, _kinds(picture), caption, legend
 
     def _message(
         self, text: str, width: int
@@ -156,6 +168,11 @@ def _kinds(picture: ChainPicture) -> tuple[tuple[str, ...], ...]:
                 kinds[tip.start : tip.end] = ["tip"] * (tip.end - tip.start)
             if picture.reorg_col is not None:
                 kinds[picture.reorg_col] = "reorg"
+            for detail in picture.details:
+                if detail.row == y:
+                    end = detail.start + len(detail.text)
+                    kind = "tip-detail" if detail.tip else "detail"
+                    kinds[detail.start : end] = [kind] * len(detail.text)
         else:
             kinds = ["label"] * len(row)
             for label in picture.labels:

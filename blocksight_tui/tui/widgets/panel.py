@@ -4,13 +4,18 @@ The slice lives in a reactive attribute, so setting an equal value does not
 redraw. The base decides the states every panel shares (waiting, unavailable,
 stale, error) so a subclass only writes the lines for good data; a subclass
 that raises is logged once and shown as ``error: …`` in its own box.
+
+A panel has five lines at 80x24 and ten at 120x40. A subclass writes every
+line it has, in reading order, and ranks the ones that may go (``Line``);
+when the box is short the lowest-ranked lines are left out, not the last.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -26,12 +31,38 @@ log = logging.getLogger(__name__)
 WAITING = "waiting…"
 
 
+@dataclass(frozen=True)
+class Line:
+    """A line that can be left out when the panel is short: the higher the
+    rank, the sooner it goes. A plain ``str`` or ``Text`` has rank 0."""
+
+    text: str | Text
+    rank: int = 1
+
+
+Entry = str | Text | Line
+
+
+def fit(entries: Sequence[Entry], height: int) -> list[str | Text]:
+    """The ``height`` entries of lowest rank (the first ones among equals),
+    in their order; all of them when the height is not known yet."""
+    ranked = [
+        (e.rank, i, e.text) if isinstance(e, Line) else (0, i, e) for i, e in enumerate(entries)
+    ]
+    if 0 < height < len(ranked):
+        ranked = sorted(sorted(ranked)[:height], key=lambda item: item[1])
+    return [text for _, _, text in ranked]
+
+
 def unavailable_text(source: SourceInfo) -> str:
     return f"unavailable: {source.reason or 'no reason given'}"
 
 
 class Panel(Widget):
     TITLE: ClassVar[str] = ""
+    FIT: ClassVar[bool] = True
+    """Leave out lines to fit the box; off for panels as tall as their
+    content (in a scrolling screen), whose height comes from the lines."""
 
     data: reactive[Any] = reactive(None)
     """The slice this panel renders; subclasses narrow the type."""
@@ -54,7 +85,7 @@ class Panel(Widget):
         """The event whose source decides the panel's state (waiting, stale…)."""
         return data
 
-    def lines(self, data: Any, width: int) -> list[str | Text]:
+    def lines(self, data: Any, width: int) -> Sequence[Entry]:
         """The body for data that is present: one entry a line."""
         raise NotImplementedError
 
@@ -65,6 +96,8 @@ class Panel(Widget):
     # ---------------------------------------------------------------- internals
 
     def watch_data(self, data: Any) -> None:
+        if not self.FIT:
+            self.refresh(layout=True)  # the height follows the lines
         try:
             event = self.primary(data) if data is not None else None
             unavailable = event is not None and event.source.state == "unavailable"
@@ -103,7 +136,9 @@ class Panel(Widget):
                 return Text(f"stale: {event.source.reason or 'no data yet'}", style="italic")
             return Text(WAITING, style="dim italic")
         out = Text(no_wrap=True, overflow="ellipsis")
-        for i, line in enumerate(self.lines(data, max(self.size.width, 1))):
+        entries = self.lines(data, max(self.size.width, 1))
+        height = self.size.height if self.FIT else 0
+        for i, line in enumerate(fit(entries, height)):
             if i:
                 out.append("\n")
             out.append(line)
