@@ -66,6 +66,9 @@ class SourceInfo(Frozen):
     name: str = Field(description="Adapter name: core, electrum, prices, demo, hub.")
     state: SourceState = "ok"
     reason: str | None = Field(default=None, description="Why the state is not ok.")
+    detail: str | None = Field(
+        default=None, description="Which server answered, and how (e.g. protocol version)."
+    )
 
 
 # ---------------------------------------------------------------- payloads
