@@ -76,7 +76,10 @@ def run_tui(runtime: Runtime) -> None:
     from blocksight_tui.tui.app import run_app
 
     orchestrator = MainOrchestrator.standard(
-        mode=runtime.mode, label=runtime.label, hub_url=runtime.hub_url
+        mode=runtime.mode,
+        label=runtime.label,
+        hub_url=runtime.hub_url,
+        electrum_configured=bool(runtime.settings.electrum.servers),
     )
     runtime.bus.subscribe(orchestrator.handle)
     run_app(orchestrator, runtime)

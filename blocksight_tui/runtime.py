@@ -11,6 +11,8 @@ from typing import Literal
 
 from blocksight_tui.adapters.base import Adapter
 from blocksight_tui.adapters.core_rpc import CoreRpcAdapter
+from blocksight_tui.adapters.electrum.adapter import ElectrumAdapter
+from blocksight_tui.adapters.electrum.servers import DEFAULT_SERVER, parse_server
 from blocksight_tui.adapters.jsonrpc import JsonRpcClient
 from blocksight_tui.adapters.simulated import SimulatedNetwork
 from blocksight_tui.events import SourceInfo
@@ -78,6 +80,8 @@ class Runtime:
         self.bus = bus or EventBus()
         self.scheduler = Scheduler(self.bus)
         self.adapters: list[Adapter] = [self._build_adapter()]
+        if mode == "node" and settings.electrum.enabled:
+            self.adapters.append(self._build_electrum())
         self.hub: HubServer | None = None
         self.hub_error: str | None = None
         if settings.hub.enabled:
@@ -119,6 +123,19 @@ class Runtime:
             zmq_endpoints=(node.zmq_endpoint,) if node.zmq_endpoint else endpoint.zmq_endpoints,
             rpc_host=endpoint.host,
             refresh_credentials=self._credentials,
+        )
+
+    def _build_electrum(self) -> Adapter:
+        electrum = self.settings.electrum
+        texts = electrum.servers or [DEFAULT_SERVER]
+        specs = [parse_server(text, electrum.pins) for text in texts]
+        return ElectrumAdapter(
+            specs,
+            intervals_of(self.settings),
+            timeout=electrum.timeout,
+            ping_interval=electrum.ping_interval,
+            proxy=electrum.proxy,
+            reorg_depth=self.settings.node.reorg_depth,
         )
 
     def _credentials(self) -> tuple[str | None, str | None]:

@@ -42,6 +42,8 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as _SourceError
 
+from blocksight_tui.adapters.electrum.servers import normalise_fingerprint, parse_server
+
 ENV_PREFIX: Final = "BLOCKSIGHT_"
 ENV_NESTED_DELIMITER: Final = "__"
 APP_DIR_NAME: Final = "blocksight"
@@ -128,6 +130,39 @@ class IntervalSettings(Section):
     fx: Interval = 3600.0
 
 
+class ElectrumSettings(Section):
+    """Electrum servers to watch beside the node (ElectrumX, Fulcrum, electrs)."""
+
+    enabled: bool = True
+    servers: list[str] = Field(
+        default_factory=list,
+        description="tcp://host:port or ssl://host:port; empty tries tcp://localhost:50001.",
+    )
+    pins: dict[str, str] = Field(
+        default_factory=dict,
+        description="Server (ssl://host:port) → sha256 certificate fingerprint, for self-signed.",
+    )
+    proxy: str | None = Field(
+        default=None,
+        pattern=r"^[^:/\s]+:\d+$",
+        description="SOCKS5 proxy host:port for every server (Tor: 127.0.0.1:9050).",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds per request.")
+    ping_interval: float = Field(default=2.0, gt=0, description="Seconds between pings.")
+
+    @field_validator("servers")
+    @classmethod
+    def _servers_parse(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_server(text)
+        return value
+
+    @field_validator("pins")
+    @classmethod
+    def _pins_are_fingerprints(cls, value: dict[str, str]) -> dict[str, str]:
+        return {server: normalise_fingerprint(pin) for server, pin in value.items()}
+
+
 class DemoSettings(Section):
     mode: DemoMode = Field(
         default="auto", description="auto: demo when no node is configured nor found."
@@ -193,6 +228,7 @@ class Settings(BaseSettings):
     node: NodeSettings = Field(default_factory=NodeSettings)
     hub: HubSettings = Field(default_factory=HubSettings)
     intervals: IntervalSettings = Field(default_factory=IntervalSettings)
+    electrum: ElectrumSettings = Field(default_factory=ElectrumSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     config_file: Path | None = Field(

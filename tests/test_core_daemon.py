@@ -65,10 +65,12 @@ async def test_blocks_mined_reach_a_websocket_client(
     try:
         assert (await client.next_frame(5))["frame"] == "hello"
         snapshot = await client.next_frame(5)
-        by_type = {e["type"]: e for e in snapshot["events"]}
+        by_type = {e["type"]: e for e in snapshot["events"] if e["source"]["name"] == "core"}
         start = await asyncio.to_thread(regtest_node.rpc, "getblockcount")
         assert by_type["tip.height"]["data"]["height"] == start
-        assert by_type["tip.height"]["source"] == {"name": "core", "state": "ok", "reason": None}
+        assert by_type["tip.height"]["source"] == {
+            "name": "core", "state": "ok", "reason": None, "detail": None
+        }
         for kind in ("blockchain.info", "blockchain.network", "blockchain.mining",
                      "network.mempool"):
             assert by_type[kind]["source"]["state"] == "ok", by_type[kind]
@@ -105,7 +107,7 @@ async def test_wrong_password_says_authentication_failed(regtest_node: RegtestNo
     await runtime.start()
     try:
         await asyncio.sleep(1.0)
-        tip = runtime.bus.latest_of("tip.height")
+        tip = runtime.bus.latest_of("tip.height", "core")
         assert tip is not None and tip.data is None
         assert tip.source.state == "unavailable"
         assert tip.source.reason is not None and "authentication failed" in tip.source.reason

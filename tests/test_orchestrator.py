@@ -45,7 +45,8 @@ def test_events_reach_only_the_plugins_that_want_them() -> None:
     orchestrator = MainOrchestrator.standard()
     bus, changes = wired(orchestrator)
     bus.publish("tip.height", TipHeight(height=5, hash=h(5), time=1), CORE)
-    assert [name for name, _ in changes] == ["blockchain", "system"]
+    # Electrum takes the node's tip too: it cross-checks its server against it.
+    assert [name for name, _ in changes] == ["blockchain", "electrum", "system"]
     chain: BlockchainState = orchestrator.state_of("blockchain")
     assert chain.tip is not None and chain.tip.data is not None and chain.tip.data.height == 5
     changes.clear()
@@ -111,4 +112,24 @@ def test_a_failing_listener_does_not_stop_the_others() -> None:
     orchestrator.subscribe(lambda name, state: seen.append(name))
     seen.clear()
     bus.publish("tip.height", TipHeight(height=1, hash=h(1), time=1), CORE)
-    assert seen == ["blockchain", "system"]
+    assert seen == ["blockchain", "electrum", "system"]
+
+
+def test_electrum_is_cross_checked_against_the_node() -> None:
+    from blocksight_tui.orchestrator.plugins.electrum import ElectrumState
+
+    orchestrator = MainOrchestrator.standard()
+    bus, _ = wired(orchestrator)
+    electrum = SourceInfo(name="electrum", detail="tcp://127.0.0.1:50001 · ElectrumX 1.20.2")
+    bus.publish("tip.height", TipHeight(height=100, hash=h(100), time=1), electrum)
+    # Before the node speaks, Electrum's tip stands in for the chain.
+    assert orchestrator.state_of("blockchain").tip.data.height == 100
+    bus.publish("tip.height", TipHeight(height=103, hash=h(103), time=3), CORE)
+    bus.publish("tip.height", TipHeight(height=101, hash=h(101), time=2), electrum)
+    state: ElectrumState = orchestrator.state_of("electrum")
+    assert state.lag == 2 and not state.lagging
+    assert orchestrator.state_of("blockchain").tip.data.height == 103  # the node's, not Electrum's
+    bus.publish("tip.height", TipHeight(height=104, hash=h(104), time=4), CORE)
+    state = orchestrator.state_of("electrum")
+    assert state.lag == 3 and state.lagging
+    assert state.source is not None and "ElectrumX" in (state.source.detail or "")

@@ -13,6 +13,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from blocksight_tui.settings import (
     DemoSettings,
+    ElectrumSettings,
     HubSettings,
     IntervalSettings,
     LogSettings,
@@ -29,6 +30,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "node": NodeSettings,
     "hub": HubSettings,
     "intervals": IntervalSettings,
+    "electrum": ElectrumSettings,
     "demo": DemoSettings,
     "log": LogSettings,
 }

@@ -30,7 +30,9 @@ class EventBus:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._seq = 0
-        self._latest: dict[EventType, Event] = {}
+        # Per type and source: Core's tip and an Electrum server's tip are
+        # both "the latest tip.height", and a client wants both.
+        self._latest: dict[tuple[EventType, str], Event] = {}
         self._listeners: list[Listener] = []
 
     @property
@@ -48,12 +50,17 @@ class EventBus:
         return unsubscribe
 
     def latest(self, types: Iterable[EventType] = EVENT_TYPES) -> list[Event]:
-        """The latest event of each type that has one, oldest first."""
-        found = [self._latest[t] for t in types if t in self._latest]
+        """The latest event of each type from each source, oldest first."""
+        wanted = set(types)
+        found = [e for (t, _), e in self._latest.items() if t in wanted]
         return sorted(found, key=lambda e: e.seq)
 
-    def latest_of(self, event_type: EventType) -> Event | None:
-        return self._latest.get(event_type)
+    def latest_of(self, event_type: EventType, source: str | None = None) -> Event | None:
+        """The latest of a type from `source`, or from any source."""
+        if source is not None:
+            return self._latest.get((event_type, source))
+        found = [e for (t, _), e in self._latest.items() if t == event_type]
+        return max(found, key=lambda e: e.seq) if found else None
 
     def publish(
         self,
@@ -66,12 +73,13 @@ class EventBus:
         """Stamp and deliver an event. With `dedupe`, an event equal in data and
         source to the latest of its type is dropped, so nothing downstream redraws
         for a poll that changed nothing. Returns the event, or None if dropped."""
-        previous = self._latest.get(event_type)
+        key = (event_type, source.name)
+        previous = self._latest.get(key)
         if dedupe and previous is not None and previous.data == data and previous.source == source:
             return None
         self._seq += 1
         event = make_event(event_type, data, source, seq=self._seq, ts=self._clock())
-        self._latest[event_type] = event
+        self._latest[key] = event
         for listener in tuple(self._listeners):
             try:
                 listener(event)

@@ -49,13 +49,20 @@ class BlockchainPlugin(ContextPlugin):
 
     def __init__(self) -> None:
         self._state = BlockchainState()
+        self._electrum_only = True
+        """Electrum's figures stand in for the node's until the node speaks."""
 
     @property
     def state(self) -> BlockchainState:
         return self._state
 
     def accepts(self, event: Event) -> bool:
-        return event.type in self._FIELDS or event.type in ("tip.height", "chain.reorg")
+        if event.type not in self._FIELDS and event.type not in ("tip.height", "chain.reorg"):
+            return False
+        if event.source.name == "electrum":
+            return self._electrum_only
+        self._electrum_only = False
+        return True
 
     def handle(self, event: Event) -> bool:
         old = self._state
