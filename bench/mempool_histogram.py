@@ -7,16 +7,22 @@ real JsonRpcClient over HTTP:
 
   loads         call_raw(getrawmempool true), json.loads, a loop over the dict
   stream        call_raw(getrawmempool true), the incremental parser
+  stream-chunks the parser fed the HTTP chunks as they arrive (plain aiohttp:
+                JsonRpcClient has no such call yet), so the body is never whole
   full-verbose  MempoolHistogram's first refresh, verbose answer allowed
   full-batched  the same with the default max_raw_bytes: txids, then batches
   delta         a later refresh after --churn txs left and --churn arrived
   idle          a later refresh with nothing changed (the steady state)
 
-Wall and CPU time, the longest the event loop was held (a 1 ms ticker's
-worst lateness) and peak RSS come from one run; the Python heap peak from a
-second run under tracemalloc, which slows it down.
+Columns: wall and CPU time; `step`, the longest single step the event loop
+ran; `lag`, the worst lateness of a 1 ms ticker (what a keypress would wait);
+peak RSS and its growth during the variant; from a second run under
+tracemalloc (which slows it down), the Python heap's peak and what is still
+held afterwards (the histogram's state between polls). A median of --repeat
+runs, each in a fresh process.
 
-    python -m bench.mempool_histogram [--count 100000] [--churn 500]
+    python -m bench.mempool_histogram [--count 100000] [--churn 500] [--repeat 3]
+                                      [--only VARIANT ...]
 """
 
 from __future__ import annotations
@@ -32,21 +38,24 @@ import sys
 import time
 import tracemalloc
 import urllib.request
+from collections.abc import AsyncIterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from blocksight_tui.adapters.jsonrpc import JsonRpcClient
 from blocksight_tui.adapters.mempool_histogram import BandTotals, MempoolHistogram
 from blocksight_tui.adapters.mempool_stream import iter_verbose_mempool
+from blocksight_tui.events import FeeBand
 from tests.node_daemon import free_port
 
 FIXTURE = (
     Path(__file__).resolve().parents[2]
     / "shared/fixtures/bitcoin-core/getrawmempool-verbose.json"
 )
-VARIANTS = ("loads", "stream", "full-verbose", "full-batched", "delta", "idle")
+VARIANTS = ("loads", "stream", "stream-chunks", "full-verbose", "full-batched", "delta", "idle")
 RAW_LIMIT = 256 * 1024 * 1024
 
 
@@ -95,7 +104,7 @@ class StandIn:
         self.gens[1].update(synthetic_mempool(churn, seed=2))
         self.gen = 0
         self.verbose = [self._verbose(g) for g in self.gens]
-        self.txids = [self._envelope(json.dumps(list(g))) for g in self.gens]
+        self.txids = [self._envelope(core_json(list(g))) for g in self.gens]
 
     @staticmethod
     def _envelope(result: str) -> bytes:
@@ -151,9 +160,32 @@ def set_generation(url: str, gen: int) -> None:
 # ------------------------------------------------------------------ one variant
 
 
+class StepTimer:
+    """The longest single step the event loop ran (one callback or task step)."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._run = asyncio.events.Handle._run
+
+    def __enter__(self) -> StepTimer:
+        original = self._run
+
+        def timed(handle: asyncio.events.Handle) -> None:
+            start = time.perf_counter()
+            original(handle)
+            self.longest = max(self.longest, time.perf_counter() - start)
+
+        asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.events.Handle._run = self._run  # type: ignore[method-assign]
+
+
 class Ticker:
-    """The worst lateness of a task that wants to run every millisecond: how
-    long the event loop was held by something else."""
+    """The worst lateness of a task that wants to run every millisecond: what
+    a keypress would wait. Up to about two steps, since a timer that comes due
+    during one step can still have another queued before it."""
 
     def __init__(self) -> None:
         self.worst = 0.0
@@ -176,11 +208,25 @@ class Ticker:
         return self.worst
 
 
+async def histogram_of(source: bytes | AsyncIterable[bytes]) -> tuple[FeeBand, ...]:
+    totals = BandTotals()
+    async for batch in iter_verbose_mempool(source):
+        for _, vsize, fee in batch:
+            totals.add(vsize, fee)
+    return totals.bands()
+
+
 async def run_variant(variant: str, url: str, trace: bool) -> dict[str, Any]:
     client = JsonRpcClient(url, None, None, timeout=300)
+    session = aiohttp.ClientSession()
     histogram = MempoolHistogram(
         client, max_raw_bytes=RAW_LIMIT if variant != "full-batched" else 32 * 1024 * 1024
     )
+    # Connections open and code warm, as in a running app.
+    await client.call("getmempoolinfo")
+    info = {"jsonrpc": "1.0", "id": 1, "method": "getmempoolinfo", "params": []}
+    async with session.post(url, json=info) as answer:
+        await answer.read()
     if variant in ("delta", "idle"):
         await histogram.refresh()
         if variant == "delta":
@@ -190,6 +236,7 @@ async def run_variant(variant: str, url: str, trace: bool) -> dict[str, Any]:
     if trace:
         tracemalloc.start()
     ticker.start()
+    steps = StepTimer().__enter__()
     wall, cpu = time.perf_counter(), time.process_time()
     if variant == "loads":
         raw = await client.call_raw("getrawmempool", True, max_bytes=RAW_LIMIT)
@@ -197,26 +244,32 @@ async def run_variant(variant: str, url: str, trace: bool) -> dict[str, Any]:
         for entry in json.loads(raw)["result"].values():
             totals.add(entry["vsize"], round(entry["fees"]["base"] * 100_000_000))
         bands = totals.bands()
+        del raw
     elif variant == "stream":
         raw = await client.call_raw("getrawmempool", True, max_bytes=RAW_LIMIT)
-        totals = BandTotals()
-        async for batch in iter_verbose_mempool(raw):
-            for _, vsize, fee in batch:
-                totals.add(vsize, fee)
-        bands = totals.bands()
+        bands = await histogram_of(raw)
+        del raw
+    elif variant == "stream-chunks":
+        verbose = {"jsonrpc": "1.0", "id": 2, "method": "getrawmempool", "params": [True]}
+        async with session.post(url, json=verbose) as answer:
+            bands = await histogram_of(answer.content.iter_chunked(64 * 1024))
     else:
         bands = await histogram.refresh()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    steps.__exit__()
     worst = await ticker.stop()
-    heap_peak = tracemalloc.get_traced_memory()[1] if trace else 0
+    heap_kept, heap_peak = tracemalloc.get_traced_memory() if trace else (0, 0)
     await client.close()
+    await session.close()
     if variant == "delta":
         await asyncio.to_thread(set_generation, url, 0)
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
-        "variant": variant, "wall_s": wall, "cpu_s": cpu, "worst_step_s": worst,
-        "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before) / 1024,
-        "heap_peak_mb": heap_peak / 1e6, "txs": sum(b.tx_count for b in bands),
+        "variant": variant, "wall_s": wall, "cpu_s": cpu, "longest_step_s": steps.longest,
+        "worst_lag_s": worst,
+        "rss_peak_mb": rss_peak / 1024, "rss_growth_mb": (rss_peak - rss_before) / 1024,
+        "heap_peak_mb": heap_peak / 1e6, "heap_kept_mb": heap_kept / 1e6,
+        "txs": sum(b.tx_count for b in bands),
     }
 
 
@@ -234,6 +287,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--churn", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per variant")
+    parser.add_argument("--only", nargs="+", choices=VARIANTS, default=VARIANTS,
+                        help="run these variants only")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--variant", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -259,10 +314,11 @@ def main() -> None:
         time.sleep(0.5)
         print(f"{args.count} transactions, verbose answer {int(ready[1]) / 1e6:.1f} MB, "
               f"churn {args.churn}; median of {args.repeat} runs (heap: one traced run)")
-        print(f"{'variant':14} {'wall s':>7} {'cpu s':>7} {'worst step ms':>14} "
-              f"{'RSS peak MB':>12} {'RSS growth MB':>14} {'heap peak MB':>13} {'txs':>7}")
+        print(f"{'variant':14} {'wall s':>7} {'cpu s':>7} {'step ms':>8} {'lag ms':>7} "
+              f"{'RSS peak MB':>12} {'RSS growth MB':>14} {'heap peak MB':>13} "
+              f"{'heap kept MB':>13} {'txs':>7}")
         url = f"http://127.0.0.1:{port}/"
-        for variant in VARIANTS:
+        for variant in args.only:
             runs = [json.loads(in_subprocess("--variant", variant, "--url", url))
                     for _ in range(args.repeat)]
             traced = json.loads(in_subprocess("--variant", variant, "--url", url, "--trace"))
@@ -271,9 +327,10 @@ def main() -> None:
                 return sorted(r[key] for r in runs)[len(runs) // 2]
 
             print(f"{variant:14} {med('wall_s'):7.3f} {med('cpu_s'):7.3f} "
-                  f"{med('worst_step_s') * 1000:14.1f} {med('rss_peak_mb'):12.0f} "
+                  f"{med('longest_step_s') * 1000:8.1f} {med('worst_lag_s') * 1000:7.1f} "
+                  f"{med('rss_peak_mb'):12.0f} "
                   f"{med('rss_growth_mb'):14.0f} {traced['heap_peak_mb']:13.1f} "
-                  f"{runs[0]['txs']:7d}", flush=True)
+                  f"{traced['heap_kept_mb']:13.1f} {runs[0]['txs']:7d}", flush=True)
     finally:
         server.terminate()
         server.wait()

@@ -134,6 +134,25 @@ async def test_window_boundaries_anywhere(window: int) -> None:
     assert await parse_verbose_mempool(body, window=window) == reference(response["result"])
 
 
+async def chunks_of(body: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        await asyncio.sleep(0)
+        yield body[start : start + size]
+
+
+@pytest.mark.parametrize("size", [1, 3, 4096])
+async def test_chunks_as_they_arrive(size: int) -> None:
+    response = verbose_response()
+    response["id"] = "\u20ac" * 5
+    body = json.dumps(response, ensure_ascii=False).encode()
+    expected = reference(response["result"])
+    assert await parse_verbose_mempool(chunks_of(body, size), window=64) == expected
+    with pytest.raises(BadResponse, match="cut short"):
+        await parse_verbose_mempool(chunks_of(body[:-200], size), window=64)
+    with pytest.raises(BadResponse, match="UTF-8"):
+        await parse_verbose_mempool(chunks_of(body[:-3] + b"\xe2\x82", size), window=64)
+
+
 async def test_key_order_and_core_amount_format() -> None:
     txid = "ab" * 32
     body = (
@@ -230,6 +249,19 @@ async def test_txid_list_parses() -> None:
     with pytest.raises(BadResponse):
         async for _ in iter_txids(body[:-40]):
             pass
+
+
+@pytest.mark.parametrize("window", [700, 512 * 1024])
+async def test_compact_txid_list(window: int) -> None:
+    txids = [f"{n * 7919:064x}" for n in range(5000)]
+    body = json.dumps({"result": txids, "error": None, "id": 1}, separators=(",", ":"))
+    got = [t async for batch in iter_txids(body.encode(), window=window) for t in batch]
+    assert got == [bytes.fromhex(t) for t in txids]
+    for bad in (txids[2500][:-1] + "g", txids[2500][:-1], txids[2500] + "0", "x" * 64):
+        broken = body.replace(txids[2500], bad).encode()
+        with pytest.raises(BadResponse):
+            async for _ in iter_txids(broken, window=window):
+                pass
 
 
 # ------------------------------------------------------------------ a large answer
@@ -398,7 +430,7 @@ async def test_later_refreshes_fetch_only_new_transactions(node: FakeNode) -> No
     after = await histogram.refresh()
     assert after == node.histogram() != before
     assert node.log == ["getrawmempool False", "batch 2", "batch 1"]
-    assert node.fetched == [txid(20), txid(21), txid(22)]
+    assert sorted(node.fetched) == [txid(20), txid(21), txid(22)]
     # Nothing changed: nothing fetched.
     node.log.clear()
     assert await histogram.refresh() == after

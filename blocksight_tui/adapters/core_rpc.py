@@ -231,7 +231,7 @@ class CoreRpcAdapter:
         except RpcFailure as exc:
             return self._failed("network.mempool", exc)
         try:
-            histogram = await self._histogram.refresh()
+            histogram = await self._histogram.refresh(tx_count=mempool.tx_count)
             mempool = mempool.model_copy(update={"fee_histogram": histogram})
         except RpcFailure as exc:
             if is_node_wide(exc):

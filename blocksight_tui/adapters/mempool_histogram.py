@@ -4,7 +4,9 @@ Reading the whole mempool each poll would cost the node and this process
 about a second of work and 50 MB per 100,000 transactions. So the full read
 happens once (and again after `resync_every_s`, as a safety net); each later
 poll fetches only the txid list and the entries of the transactions that are
-new since the last one. Per transaction only its txid, vsize and fee are kept.
+new since the last one. Per transaction only its txid, vsize and fee are kept
+(about 150 bytes). Every step hands the event loop back within milliseconds;
+bench/RESULTS.md has the figures.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import math
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from itertools import pairwise
+from itertools import islice, pairwise
 from typing import Any, Final, Protocol
 
 from blocksight_tui.adapters.jsonrpc import BadResponse, Call, RpcError
@@ -34,11 +36,14 @@ DEFAULT_EDGES: Final[tuple[float, ...]] = (
 
 DEFAULT_MAX_RAW_BYTES: Final = 32 * 1024 * 1024
 DEFAULT_RESYNC_S: Final = 3600.0
-BATCH_SIZE: Final = 500
+BATCH_SIZE: Final = 100
+"""getmempoolentry calls per request. 100 entries parse into fewer live objects
+than trigger a garbage collection; at 500, each batch did, and the collector
+then walked the whole app several times per full read (about 25 ms each)."""
 VERBOSE_BYTES_PER_TX: Final = 600
 """A verbose entry is about 500 bytes; more with long depends/spentby lists."""
 TX_NOT_IN_MEMPOOL: Final = -5
-_SLICE: Final = 20_000
+_SLICE: Final = 10_000
 _VSIZE_BITS: Final = 32
 _VSIZE_MASK: Final = (1 << _VSIZE_BITS) - 1
 
@@ -86,6 +91,12 @@ class BandTotals:
     def remove(self, vsize: int, fee_sat: int) -> None:
         self.add(vsize, fee_sat, -1)
 
+    def merge(self, other: BandTotals) -> None:
+        if other.edges != self.edges:
+            raise ValueError("cannot merge totals over other bands")
+        self.vsize = [a + b for a, b in zip(self.vsize, other.vsize, strict=True)]
+        self.count = [a + b for a, b in zip(self.count, other.count, strict=True)]
+
     def bands(self) -> tuple[FeeBand, ...]:
         """Lowest band first; empty bands are left out, so the result stays
         small (an empty mempool gives an empty tuple)."""
@@ -109,8 +120,9 @@ def bands(
 
 
 def _pack(vsize: int, fee_sat: int) -> int:
-    # One int per transaction instead of a tuple of two: a third of the memory,
-    # and nothing for the garbage collector to track.
+    # One int per transaction instead of a tuple of two: less memory, and
+    # nothing for the garbage collector to track (100,000 tracked tuples
+    # make each full collection of the whole app tens of milliseconds longer).
     return fee_sat << _VSIZE_BITS | vsize
 
 
@@ -187,41 +199,44 @@ class MempoolHistogram:
                 for txid, vsize, fee in batch:
                     _add(txs, totals, txid, vsize, fee)
         else:
-            fresh, _ = await self._txids(txs)
-            for txid, vsize, fee in await self._entries(fresh):
-                _add(txs, totals, txid, vsize, fee)
+            fresh, listed = await self._txids(txs)
+            await _release(listed)
+            await self._fetch(fresh, txs, totals)
         self._txs, self._totals = txs, totals
         self._loaded_at = self._clock()
 
     async def _update(self) -> None:
-        fresh, current = await self._txids(self._txs)
-        gone: list[bytes] = []
-        known = list(self._txs)
-        for start in range(0, len(known), _SLICE):
-            gone.extend(t for t in known[start : start + _SLICE] if t not in current)
+        fresh, listed = await self._txids(self._txs)
+        # Each listed txid is stored or fresh; so this many stored ones left.
+        left = len(self._txs) + len(fresh) - sum(map(len, listed))
+        gone = await _gone(self._txs, listed) if left else []
+        await _release(listed)
+        added: dict[bytes, int] = {}
+        added_totals = BandTotals(self._edges)
+        await self._fetch(fresh, added, added_totals)
+        # Applied only once everything was fetched. Should it be cut short
+        # anyway, the next refresh compares the node's list with what is
+        # stored, and mends it.
+        for start in range(0, len(gone), _SLICE):
+            for txid in gone[start : start + _SLICE]:
+                self._totals.remove(*_unpack(self._txs.pop(txid)))
             await asyncio.sleep(0)
-        del known, current
-        added = await self._entries(fresh)
-        # Applied only once everything was fetched: a failure leaves the
-        # last good state whole.
-        for txid in gone:
-            self._totals.remove(*_unpack(self._txs.pop(txid)))
-        for txid, vsize, fee in added:
-            _add(self._txs, self._totals, txid, vsize, fee)
+        self._txs.update(added)
+        self._totals.merge(added_totals)
 
-    async def _txids(self, known: dict[bytes, int]) -> tuple[list[bytes], set[bytes]]:
-        """The txids in the mempool now: those not in `known`, and all of them."""
+    async def _txids(self, known: dict[bytes, int]) -> tuple[list[bytes], list[set[bytes]]]:
+        """The txids in the mempool now that are not in `known`, and all of
+        them, in the sets they were parsed in."""
         body = await self._client.call_raw("getrawmempool", False, max_bytes=self._max_raw_bytes)
         fresh: list[bytes] = []
-        current: set[bytes] = set()
+        listed: list[set[bytes]] = []
         async for batch in iter_txids(body):
-            current.update(batch)
-            fresh.extend(t for t in batch if t not in known)
-        return fresh, current
+            listed.append(set(batch))
+            fresh += listed[-1].difference(known)
+        return fresh, listed
 
-    async def _entries(self, txids: list[bytes]) -> list[tuple[bytes, int, int]]:
-        """(txid, vsize, fee) of each; a tx that left meanwhile is skipped."""
-        out: list[tuple[bytes, int, int]] = []
+    async def _fetch(self, txids: list[bytes], txs: dict[bytes, int], totals: BandTotals) -> None:
+        """Add the entry of each; a tx that left meanwhile is skipped."""
         for start in range(0, len(txids), self._batch_size):
             chunk = [t.hex() for t in txids[start : start + self._batch_size]]
             results = await self._client.batch([Call("getmempoolentry", (t,)) for t in chunk])
@@ -233,8 +248,31 @@ class MempoolHistogram:
                         continue
                     raise result
                 vsize, fee = entry_size_fee(result, txid)
-                out.append((bytes.fromhex(txid), vsize, fee))
-        return out
+                _add(txs, totals, bytes.fromhex(txid), vsize, fee)
+
+
+# Whole-mempool set work is done in C, a slice per step: one pass over 300,000
+# txids, or freeing them at once, held the loop for 15 to 25 ms.
+
+
+async def _gone(stored: dict[bytes, int], listed: list[set[bytes]]) -> list[bytes]:
+    """The stored txids that are no longer listed."""
+    current: set[bytes] = set()
+    for part in listed:
+        current |= part
+        await asyncio.sleep(0)
+    gone: list[bytes] = []
+    keys = iter(stored)
+    while chunk := list(islice(keys, _SLICE)):
+        gone += set(chunk).difference(current)
+        await asyncio.sleep(0)
+    return gone  # `current` only shares the txids: dropping it frees none
+
+
+async def _release(parts: list[set[bytes]]) -> None:
+    while parts:
+        parts.pop()
+        await asyncio.sleep(0)
 
 
 def _add(txs: dict[bytes, int], totals: BandTotals, txid: bytes, vsize: int, fee: int) -> None:

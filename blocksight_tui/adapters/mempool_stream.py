@@ -17,17 +17,19 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from typing import Any, Final, TypeAlias
 
 from blocksight_tui.adapters.jsonrpc import BadResponse, error_from
 
-Body: TypeAlias = bytes | bytearray | memoryview
+Source: TypeAlias = bytes | bytearray | memoryview | AsyncIterable[bytes]
+"""The whole raw answer, or its chunks as they arrive."""
 Item: TypeAlias = tuple[bytes, int, int]
 """(txid as 32 bytes, vsize in vB, base fee in sat)."""
 
-STEP_BUDGET_S: Final = 0.004
-"""Parse for this long, then let the loop run: well under the 20 ms a frame may take."""
+STEP_BUDGET_S: Final = 0.003
+"""Parse for this long, then let the loop run. A keypress can wait about two
+such steps (and what runs between them), well under the 20 ms a step may take."""
 
 WINDOW_BYTES: Final = 512 * 1024
 SATS_PER_BTC: Final = 100_000_000
@@ -36,6 +38,7 @@ MAX_VSIZE: Final = 2**32 - 1
 _WS = "[ \t\n\r]*"
 _TXID_KEY = re.compile(_WS + '"([0-9a-fA-F]{64})"' + _WS + ":" + _WS)
 _TXID_ITEM = re.compile(_WS + '"([0-9a-fA-F]{64})"' + _WS + r"([,\]])")
+_TXID_RUN = re.compile('(?:"[0-9a-fA-F]{64}",){1,2048}')
 _OBJ_SEP = re.compile(_WS + "([,}])")
 _NEXT = re.compile(_WS + "(.?)", re.DOTALL)
 
@@ -65,36 +68,55 @@ def _scan_failure(exc: Exception, what: str, pos: int) -> _Incomplete:
         return _Incomplete(f"{what}: {exc.msg}", exc.pos)
     if isinstance(exc, RecursionError):
         return _Incomplete(f"{what}: nested too deep", pos)
-    return _Incomplete(f"{what}: {exc}" if str(exc) and not isinstance(exc, StopIteration)
-                       else what, pos)
+    if isinstance(exc, ValueError):  # NaN or Infinity
+        return _Incomplete(f"{what}: {exc}", pos)
+    return _Incomplete(what, pos)  # StopIteration: no value starts there
 
 
 class _Text:
-    """The body decoded a window at a time; `s[i:]` is what is left to read."""
+    """The answer decoded a window at a time; `s[i:]` is what is left to read.
 
-    def __init__(self, body: Body, method: str, window: int) -> None:
+    The answer is either the whole body, or its chunks as they arrive (then
+    not even the body is held, only a window of it).
+    """
+
+    def __init__(self, source: Source, method: str, window: int) -> None:
         self.method = method
         self._window = window
-        self._body = memoryview(body).cast("B")
+        self._chunks: AsyncIterator[bytes | memoryview] = (
+            _slices(memoryview(source).cast("B"), window)
+            if isinstance(source, bytes | bytearray | memoryview)
+            else aiter(source)
+        )
         self._pos = 0
+        self._tail = b""
         self._dropped = 0
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self.s = ""
         self.i = 0
 
-    def refill(self) -> bool:
-        """Drop what was read, decode more; False at the end of the body."""
-        if self._pos >= len(self._body):
-            return False
+    async def refill(self) -> bool:
+        """Drop what was read, decode more; False at the end of the answer."""
         # Growing at least by what is buffered keeps a value larger than a
         # window from being rescanned a quadratic number of times.
-        size = max(self._window, len(self.s) - self.i)
-        chunk = self._body[self._pos : self._pos + size]
-        self._pos += len(chunk)
+        want = max(self._window, len(self.s) - self.i)
+        parts: list[bytes | memoryview] = []
+        got = 0
+        while got < want:
+            chunk = await anext(self._chunks, None)
+            if chunk is None:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         try:
-            text = self._decoder.decode(chunk, final=self._pos >= len(self._body))
+            text = self._decoder.decode(data, final=not parts)
         except UnicodeDecodeError as exc:
-            raise self.bad(f"not UTF-8 near byte {self._pos - len(chunk) + exc.start}") from None
+            raise self.bad(f"not UTF-8 near byte {self._pos + exc.start}") from None
+        if not parts:
+            return False
+        self._pos += got
+        self._tail = (self._tail + bytes(data[-64:]))[-64:]
         self._dropped += self.i
         self.s = self.s[self.i :] + text
         self.i = 0
@@ -104,47 +126,52 @@ class _Text:
         return BadResponse(f"{self.method}: {reason}")
 
     def failed(self, exc: _Incomplete) -> BadResponse:
-        """The reason for a token that did not parse up to the end of the body."""
+        """The reason for a token that did not parse up to the end of the answer."""
         where = f"{exc.what} (character {self._dropped + exc.pos})"
-        if bytes(self._body[-64:]).rstrip().endswith(b"}"):
+        if self._tail.rstrip().endswith(b"}"):
             return self.bad(where)
         return self.bad(f"answer cut short ({where})")
 
-    def next_char(self) -> str:
-        """Consume whitespace and one character; "" at the end of the body."""
+    async def next_char(self) -> str:
+        """Consume whitespace and one character; "" at the end of the answer."""
         while True:
             m = _NEXT.match(self.s, self.i)
             assert m is not None  # the pattern matches the empty string
-            if m.group(1) or not self.refill():
+            if m.group(1) or not await self.refill():
                 self.i = m.end()
                 return m.group(1)
 
-    def peek(self) -> str:
-        c = self.next_char()
+    async def peek(self) -> str:
+        c = await self.next_char()
         if c:
             self.i -= 1
         return c
 
-    def expect(self, char: str, where: str) -> None:
-        c = self.next_char()
+    async def expect(self, char: str, where: str) -> None:
+        c = await self.next_char()
         if c != char:
             raise self.bad(f"expected {char!r} {where}, found {c or 'the end'!r}")
 
-    def value(self) -> Any:
+    async def value(self) -> Any:
         """One JSON value of the envelope (small: error, id, a null result)."""
         while True:
-            self.peek()
+            await self.peek()
             try:
                 obj, end = _scan_once(self.s, self.i)
             except (StopIteration, ValueError, RecursionError) as exc:
-                if self.refill():
+                if await self.refill():
                     continue
                 raise self.failed(_scan_failure(exc, "not JSON", self.i)) from None
             # A number at the end of the window may go on in the next one.
-            if end == len(self.s) and self.refill():
+            if end == len(self.s) and await self.refill():
                 continue
             self.i = end
             return obj
+
+
+async def _slices(body: memoryview, size: int) -> AsyncIterator[memoryview]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 def entry_size_fee(entry: Any, txid: str) -> tuple[int, int]:
@@ -168,7 +195,7 @@ def entry_size_fee(entry: Any, txid: str) -> tuple[int, int]:
     return vsize, round(fee * SATS_PER_BTC)
 
 
-def _verbose_item(s: str, i: int) -> tuple[Item, int, str]:
+def _verbose_item(s: str, i: int) -> tuple[list[Item], int, str]:
     m = _TXID_KEY.match(s, i)
     if m is None:
         raise _Incomplete("expected a txid key", i)
@@ -181,41 +208,55 @@ def _verbose_item(s: str, i: int) -> tuple[Item, int, str]:
     if sep is None:
         raise _Incomplete(f"expected ',' or '}}' after the entry of {txid}", end)
     vsize, fee = entry_size_fee(entry, txid)
-    return (bytes.fromhex(txid), vsize, fee), sep.end(), sep.group(1)
+    return [(bytes.fromhex(txid), vsize, fee)], sep.end(), sep.group(1)
 
 
-def _txid_item(s: str, i: int) -> tuple[bytes, int, str]:
+def _txid_items(s: str, i: int) -> tuple[list[bytes], int, str]:
+    # Bitcoin Core writes the list compact: a run of `"<txid>",` is matched
+    # and decoded by a few operations in C, not one regex match per item.
+    m = _TXID_RUN.match(s, i)
+    if m is not None:
+        blob = bytes.fromhex(s[i : m.end()].replace('"', "").replace(",", ""))
+        return [blob[j : j + 32] for j in range(0, len(blob), 32)], m.end(), ","
     m = _TXID_ITEM.match(s, i)
     if m is None:
         raise _Incomplete("expected a txid", i)
-    return bytes.fromhex(m.group(1)), m.end(), m.group(2)
+    return [bytes.fromhex(m.group(1))], m.end(), m.group(2)
 
 
 async def _items(
-    text: _Text, parse: Callable[[str, int], tuple[Any, int, str]], close: str, budget_s: float
+    text: _Text,
+    parse: Callable[[str, int], tuple[list[Any], int, str]],
+    close: str,
+    budget_s: float,
 ) -> AsyncIterator[list[Any]]:
     """The members of the result object or array, a step's worth at a time."""
-    text.next_char()  # the opening bracket, checked by the caller
-    if text.peek() == close:
-        text.next_char()
+    await text.next_char()  # the opening bracket, checked by the caller
+    if await text.peek() == close:
+        await text.next_char()
         return
     batch: list[Any] = []
+    unchecked = 0
     deadline = time.perf_counter() + budget_s
     s, i = text.s, text.i
     while True:
         try:
-            item, end, sep = parse(s, i)
+            items, end, sep = parse(s, i)
         except _Incomplete as exc:
             text.i = i
-            if text.refill():
+            if await text.refill():
                 s, i = text.s, text.i
                 continue
             raise text.failed(exc) from None
-        batch.append(item)
+        batch += items
         i = end
         if sep == close:
             break
-        if len(batch) % 32 == 0 and time.perf_counter() >= deadline:
+        unchecked += len(items)
+        if unchecked < 32:
+            continue
+        unchecked = 0
+        if time.perf_counter() >= deadline:
             text.i = i
             yield batch
             batch = []
@@ -228,43 +269,43 @@ async def _items(
 
 
 async def _result_items(
-    body: Body,
+    source: Source,
     method: str,
     opening: str,
-    parse: Callable[[str, int], tuple[Any, int, str]],
+    parse: Callable[[str, int], tuple[list[Any], int, str]],
     budget_s: float,
     window: int,
 ) -> AsyncIterator[list[Any]]:
     """Walk the `{"result": …, "error": …, "id": …}` envelope in any key order."""
-    text = _Text(body, method, window)
-    text.expect("{", "at the start of the answer")
+    text = _Text(source, method, window)
+    await text.expect("{", "at the start of the answer")
     error: Any = None
     seen_result = False
     while True:
-        key = text.value()
+        key = await text.value()
         if not isinstance(key, str):
             raise text.bad("answer is not a JSON-RPC object")
-        text.expect(":", f"after {key!r}")
-        if key == "result" and text.peek() == opening:
+        await text.expect(":", f"after {key!r}")
+        if key == "result" and await text.peek() == opening:
             seen_result = True
             async for batch in _items(text, parse, "}" if opening == "{" else "]", budget_s):
                 yield batch
         elif key == "result":
-            result = text.value()
+            result = await text.value()
             seen_result = result is not None
             if seen_result:
                 want = "an object" if opening == "{" else "an array"
                 raise text.bad(f"result is {type(result).__name__}, expected {want}")
         elif key == "error":
-            error = text.value()
+            error = await text.value()
         else:
-            text.value()
-        c = text.next_char()
+            await text.value()
+        c = await text.next_char()
         if c == "}":
             break
         if c != ",":
             raise text.bad(f"expected ',' or '}}' in the answer, found {c or 'the end'!r}")
-    if text.next_char():
+    if await text.next_char():
         raise text.bad("data after the answer")
     if error:
         raise error_from(error if isinstance(error, dict) else {"message": str(error)}, method)
@@ -273,7 +314,7 @@ async def _result_items(
 
 
 def iter_verbose_mempool(
-    body: Body, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
+    source: Source, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
 ) -> AsyncIterator[list[Item]]:
     """Batches of (txid, vsize, fee_sat) from a raw `getrawmempool true` answer.
 
@@ -281,22 +322,22 @@ def iter_verbose_mempool(
     malformed. A consumer that keeps the batches must drop them if it raises:
     the envelope is only known to be good once the last batch is out.
     """
-    return _result_items(body, "getrawmempool", "{", _verbose_item, budget_s, window)
+    return _result_items(source, "getrawmempool", "{", _verbose_item, budget_s, window)
 
 
 def iter_txids(
-    body: Body, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
+    source: Source, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
 ) -> AsyncIterator[list[bytes]]:
     """Batches of txids (32 bytes each) from a raw `getrawmempool false` answer."""
-    return _result_items(body, "getrawmempool", "[", _txid_item, budget_s, window)
+    return _result_items(source, "getrawmempool", "[", _txid_items, budget_s, window)
 
 
 async def parse_verbose_mempool(
-    body: Body, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
+    source: Source, *, budget_s: float = STEP_BUDGET_S, window: int = WINDOW_BYTES
 ) -> dict[bytes, tuple[int, int]]:
     """txid → (vsize, fee_sat) of a whole raw `getrawmempool true` answer."""
     out: dict[bytes, tuple[int, int]] = {}
-    async for batch in iter_verbose_mempool(body, budget_s=budget_s, window=window):
+    async for batch in iter_verbose_mempool(source, budget_s=budget_s, window=window):
         for txid, vsize, fee in batch:
             out[txid] = (vsize, fee)
     return out
