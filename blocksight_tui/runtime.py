@@ -136,6 +136,7 @@ class Runtime:
             ping_interval=electrum.ping_interval,
             proxy=electrum.proxy,
             reorg_depth=self.settings.node.reorg_depth,
+            network=self.endpoint.network if self.endpoint else self.settings.node.network,
         )
 
     def _credentials(self) -> tuple[str | None, str | None]:

@@ -9,6 +9,8 @@ import pytest
 
 from tests.node_daemon import RegtestNode, make_node, remove_node, unavailable
 
+pytest_plugins = ["tests.electrum_fixtures"]
+
 FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures"
 
 

@@ -13,6 +13,7 @@ from blocksight_tui.adapters.base import LastGood, Poll, Publication, Wake
 from blocksight_tui.adapters.chain_tracker import ChainTracker
 from blocksight_tui.adapters.core_parse import FEE_TARGETS, btc_per_kvb_to_sat_per_vb
 from blocksight_tui.adapters.electrum.headers import parse_header, split_headers
+from blocksight_tui.adapters.electrum.lookups import ElectrumLookups
 from blocksight_tui.adapters.electrum.pool import ServerPool
 from blocksight_tui.adapters.electrum.servers import ServerSpec
 from blocksight_tui.adapters.electrum.session import ElectrumFailure, ServerError
@@ -45,6 +46,7 @@ class ElectrumAdapter:
         ping_interval: float = 2.0,
         proxy: str | None = None,
         reorg_depth: int = 100,
+        network: str = "main",
     ) -> None:
         self._intervals = intervals
         self.pool = ServerPool(
@@ -54,6 +56,7 @@ class ElectrumAdapter:
             proxy=proxy,
             on_tip=self._on_tip,
         )
+        self.lookups = ElectrumLookups(self.pool, network, proxied=proxy is not None)
         self._tracker = ChainTracker(reorg_depth)
         self._last = LastGood(SOURCE_NAME)
         self._tip: TipHeight | None = None

@@ -22,6 +22,7 @@ from aiorpcx import (
     RPCError,
     RPCSession,
     SOCKSProxy,
+    TaskTimeout,
     connect_rs,
 )
 from aiorpcx.jsonrpc import ProtocolError
@@ -38,8 +39,8 @@ log = logging.getLogger(__name__)
 
 PROTOCOL_MIN: Final = "1.4"
 PROTOCOL_MAX: Final = "1.6"
-MAX_LINE_BYTES: Final = 4 * 1024 * 1024
-"""Headers, fee histograms and verbose transactions fit well within this."""
+MAX_LINE_BYTES: Final = 16 * 1024 * 1024
+"""Long address histories and verbose transactions fit; a hostile 50 MB line does not."""
 
 NotificationHandler = Callable[[str, Any], None]
 
@@ -122,8 +123,8 @@ class Connection:
             return await asyncio.wait_for(self.session.send_request(method, args), self.timeout)
         except RPCError as exc:
             raise ServerError(method, exc.message, exc.code) from exc
-        except TimeoutError as exc:
-            raise ElectrumFailure(f"{method}: no answer within {self.timeout:.0f} s") from exc
+        except (TimeoutError, TaskTimeout) as exc:
+            raise ElectrumFailure(f"{method}: no answer within {self.timeout:g} s") from exc
         except ProtocolError as exc:
             raise ElectrumFailure(f"{method}: {exc.message}") from exc
         except (OSError, asyncio.CancelledError) as exc:
