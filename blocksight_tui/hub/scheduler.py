@@ -51,11 +51,17 @@ class Scheduler:
 
     async def _loop(self, poll: Poll) -> None:
         wakeup = self._wakeups[poll.name]
+        task = asyncio.current_task()
         while True:
             wakeup.clear()
             await self.run_once(poll)
+            # Python 3.11's wait_for returns a result that races a cancel and
+            # drops the cancel; a stop must always end this loop.
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), poll.interval)
+                async with asyncio.timeout(poll.interval):
+                    await wakeup.wait()
 
     async def run_once(self, poll: Poll) -> None:
         try:

@@ -128,7 +128,12 @@ class Connection:
         except ProtocolError as exc:
             raise ElectrumFailure(f"{method}: {exc.message}") from exc
         except (OSError, asyncio.CancelledError) as exc:
-            if isinstance(exc, asyncio.CancelledError) and not self.closed:
+            # aiorpcx cancels pending requests when the connection is lost;
+            # a cancellation of our own task must go on up, untouched.
+            task = asyncio.current_task()
+            if isinstance(exc, asyncio.CancelledError) and (
+                not self.closed or (task is not None and task.cancelling())
+            ):
                 raise
             reason = "answered with an oversized line" if self.session.oversized else "closed"
             raise ElectrumFailure(f"{self.spec.url} {reason}") from exc
