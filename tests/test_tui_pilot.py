@@ -417,3 +417,24 @@ def test_a_short_panel_leaves_out_the_highest_ranks_keeping_the_order(
 ) -> None:
     entries = ["a", Line("b", rank=1), Line("c", rank=3), Line("d", rank=1), "e"]
     assert fit(entries, height) == kept
+
+
+async def test_a_lagging_electrum_server_is_flagged() -> None:
+    from blocksight_tui.events import TipHeight, make_event
+
+    electrum = SourceInfo(name="electrum", detail="tcp://127.0.0.1:50001 · ElectrumX 1.20.2")
+    app, _feed = make_app(all_events())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        node_height = app.orchestrator.state_of("blockchain").tip.data.height
+        behind = TipHeight(height=node_height - 3, hash="f" * 64, time=1)
+        app.orchestrator.handle(make_event("tip.height", behind, electrum, seq=10_000))
+        await pilot.pause()
+        text = widget_text(app.query_one(StatusBar))
+        assert "electrum 3 blocks behind the node" in text
+        assert "electrum ok" in text and "core ok" in text
+        # Two behind is within the tolerance of a server that is catching up.
+        close = TipHeight(height=node_height - 2, hash="e" * 64, time=1)
+        app.orchestrator.handle(make_event("tip.height", close, electrum, seq=10_001))
+        await pilot.pause()
+        assert "behind" not in widget_text(app.query_one(StatusBar))

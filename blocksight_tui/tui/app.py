@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from blocksight_tui.orchestrator.main import MainOrchestrator
 from blocksight_tui.orchestrator.plugins.blockchain import BlockchainState
+from blocksight_tui.orchestrator.plugins.electrum import ElectrumState
 from blocksight_tui.orchestrator.plugins.external_api import ExternalApiState
 from blocksight_tui.orchestrator.plugins.system import SystemState
 from blocksight_tui.tui.messages import StatesChanged
@@ -200,6 +201,8 @@ class BlockSightApp(App[None]):
             home.query_one(MiningPanel).data = state.mining
         elif isinstance(state, ExternalApiState):
             home.query_one(PricePanel).data = PriceSlice(state.price, state.fx)
+        elif isinstance(state, ElectrumState):
+            home.query_one(StatusBar).electrum = state
         elif isinstance(state, SystemState):
             self.sub_title = subtitle(state)
             self.set_class(state.mode == "demo", "-demo")

@@ -41,12 +41,13 @@ class SystemPlugin(ContextPlugin):
 
     def handle(self, event: Event) -> bool:
         old = self._state
-        sources = dict(old.sources)
-        sources[event.type] = event.source
+        # Keyed by type and source: Core's tip and Electrum's tip both count.
+        sources = {(t, info.name): info for t, info in old.sources}
+        sources[(event.type, event.source.name)] = event.source
         self._state = replace(
             old,
             events_seen=old.events_seen + 1,
             last_event_at=event.ts,
-            sources=tuple(sources.items()),
+            sources=tuple((t, info) for (t, _), info in sources.items()),
         )
         return True

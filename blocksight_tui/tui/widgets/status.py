@@ -10,6 +10,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from blocksight_tui.events import SourceInfo
+from blocksight_tui.orchestrator.plugins.electrum import ElectrumState
 from blocksight_tui.orchestrator.plugins.system import SystemState
 from blocksight_tui.render import format as fmt
 
@@ -52,6 +53,7 @@ def source_summary(sources: tuple[tuple[str, SourceInfo], ...]) -> list[tuple[st
 class StatusBar(Widget):
     data: reactive[SystemState | None] = reactive(None)
     feed_error: reactive[str | None] = reactive(None)
+    electrum: reactive[ElectrumState | None] = reactive(None)
 
     def render(self) -> RenderResult:
         try:
@@ -76,4 +78,7 @@ class StatusBar(Widget):
         for text, source_state in source_summary(state.sources):
             line.append(" · ")
             line.append(text, style=_STYLE[source_state])
+        electrum = self.electrum
+        if electrum is not None and electrum.lagging:
+            line.append(f" · electrum {electrum.lag} blocks behind the node", style="bold yellow")
         return line
