@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.node_daemon import RegtestNode, make_node, remove_node, unavailable
+from tests.node_daemon import RegtestNode, remove_node, start_node
 
 pytest_plugins = ["tests.electrum_fixtures"]
 
@@ -28,11 +28,6 @@ def core_fixture_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def regtest_node() -> Iterator[RegtestNode]:
-    node = make_node()
-    try:
-        node.start()
-    except (OSError, RuntimeError) as exc:
-        remove_node(node)
-        unavailable(f"bitcoind did not start: {exc}")
+    node = start_node()
     yield node
     remove_node(node)

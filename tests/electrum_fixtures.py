@@ -30,18 +30,17 @@ from tests.electrumx_server import (
     remove_electrumx,
     start_electrumx,
 )
-from tests.node_daemon import RegtestNode, make_node, remove_node, unavailable
+from tests.node_daemon import RegtestNode, remove_node, start_node, unavailable
 
 
 @pytest.fixture(scope="session")
 def electrum_node() -> Iterator[RegtestNode]:
-    node = make_node(*NODE_ARGS)
+    node = start_node(*NODE_ARGS)
     try:
-        node.start()
         mine_blocks(node, MINED_BLOCKS, MINER_ADDRESS)
     except (OSError, RuntimeError) as exc:
         remove_node(node)
-        unavailable(f"bitcoind did not start: {exc}")
+        unavailable(f"cannot mine on the node: {exc}")
     yield node
     remove_node(node)
 

@@ -13,7 +13,12 @@ from blocksight_tui.node_discovery import discover_rpc_endpoint
 from blocksight_tui.runtime import Runtime
 from blocksight_tui.settings import load_settings
 from tests.hub_client import HubClient
-from tests.node_daemon import RegtestNode, free_port, make_node, remove_node, unavailable
+from tests.node_daemon import (
+    RegtestNode,
+    free_port,
+    remove_node,
+    start_node,
+)
 
 pytestmark = pytest.mark.daemon
 
@@ -59,13 +64,8 @@ def event_is(kind: str, **data: Any) -> Any:
 def own_node() -> Iterator[RegtestNode]:
     """A node of the test's own, for tests that stop it or use ZMQ."""
     zmq_port = free_port()
-    node = make_node(f"-zmqpubhashblock=tcp://127.0.0.1:{zmq_port}")
+    node = start_node(f"-zmqpubhashblock=tcp://127.0.0.1:{zmq_port}")
     node.zmq_port = zmq_port  # type: ignore[attr-defined]
-    try:
-        node.start()
-    except (OSError, RuntimeError) as exc:
-        remove_node(node)
-        unavailable(f"bitcoind did not start: {exc}")
     yield node
     remove_node(node)
 

@@ -37,6 +37,13 @@ def header_hex(prev: str, nonce: int, time_: int = 1_796_315_000) -> str:
     return raw.hex()
 
 
+async def until_active(adapter: ElectrumAdapter, timeout: float = 2.0) -> None:
+    started = time.monotonic()
+    while adapter.pool.active is None:
+        assert time.monotonic() - started < timeout, "no server became active"
+        await asyncio.sleep(0.02)
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[FakeElectrum]:
     fake = FakeElectrum()
@@ -113,10 +120,7 @@ async def test_tips_are_pushed_and_reorgs_found(server: FakeElectrum) -> None:
     woken: list[tuple[str, ...]] = []
     await adapter.start(lambda *names: woken.append(names))
     try:
-        for _ in range(100):
-            if adapter.pool.active is not None:
-                break
-            await asyncio.sleep(0.02)
+        await until_active(adapter)
         (tip,) = await adapter.poll_tip()
         first = parse_header(server.header["hex"])
         assert tip.type == "tip.height" and tip.data.height == 131  # type: ignore[union-attr]
@@ -214,10 +218,7 @@ async def test_address_lookup_and_privacy_warning(server: FakeElectrum) -> None:
     adapter = ElectrumAdapter([parse_server(server.url)], INTERVALS, network="regtest")
     await adapter.start(lambda *names: None)
     try:
-        for _ in range(100):
-            if adapter.pool.active is not None:
-                break
-            await asyncio.sleep(0.02)
+        await until_active(adapter)
         address = p2pkh_address(b"\x01" * 20, "regtest")
         report = await adapter.lookups.address(address)
         assert report.confirmed_sat == 595000311422 and report.unconfirmed_sat == -5000000000
@@ -240,10 +241,7 @@ async def test_a_remote_server_gets_a_privacy_warning_once(server: FakeElectrum)
     adapter = ElectrumAdapter([parse_server(server.url)], INTERVALS, network="regtest")
     await adapter.start(lambda *names: None)
     try:
-        for _ in range(100):
-            if adapter.pool.active is not None:
-                break
-            await asyncio.sleep(0.02)
+        await until_active(adapter)
         link = adapter.pool.active
         assert link is not None
         link.spec = ServerSpec("tcp", "electrum.example.org", server.port)  # as if remote

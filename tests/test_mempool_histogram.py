@@ -32,7 +32,7 @@ from blocksight_tui.adapters.mempool_stream import (
 )
 from blocksight_tui.events import FeeBand
 from tests.conftest import load_fixture
-from tests.node_daemon import RegtestNode, make_node, remove_node, unavailable
+from tests.node_daemon import RegtestNode, remove_node, start_node
 
 
 def band(low: float, high: float | None, vsize: int, count: int) -> FeeBand:
@@ -520,12 +520,7 @@ async def test_a_large_mempool_refreshes_without_stalling() -> None:
 
 @pytest.fixture(scope="module")
 def funded_node() -> Iterator[RegtestNode]:
-    node = make_node()
-    try:
-        node.start()
-    except (OSError, RuntimeError) as exc:
-        remove_node(node)
-        unavailable(f"bitcoind did not start: {exc}")
+    node = start_node()
     try:
         node.rpc("generate", 101)
         yield node
