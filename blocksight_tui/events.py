@@ -100,13 +100,15 @@ class FeeBand(Frozen):
     min_sat_per_vb: NonNegFloat
     max_sat_per_vb: NonNegFloat | None = None
     vsize: NonNegInt
-    tx_count: NonNegInt
+    tx_count: NonNegInt | None = Field(
+        default=None, description="null when the source gives only vsize (Electrum servers)."
+    )
 
 
 class NetworkMempool(Frozen):
-    tx_count: NonNegInt
+    tx_count: NonNegInt | None = Field(description="null when the source does not count.")
     vsize: NonNegInt = Field(description="Sum of the virtual sizes of all transactions, vB.")
-    usage: NonNegInt = Field(description="Memory used by the mempool, bytes.")
+    usage: NonNegInt | None = Field(description="Memory used by the mempool, bytes.")
     max_usage: NonNegInt | None = Field(default=None, description="-maxmempool, bytes.")
     min_fee_sat_per_vb: NonNegFloat | None = None
     total_fee_btc: NonNegFloat | None = None

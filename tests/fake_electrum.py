@@ -36,6 +36,7 @@ class FakeElectrum:
         self._writers: list[asyncio.StreamWriter] = []
         self.port = 0
         self.silent = False
+        self.fee_histogram: list[list[float]] = [[12, 100_000], [4, 250_000], [1, 400_000]]
 
     @property
     def url(self) -> str:
@@ -95,7 +96,13 @@ class FakeElectrum:
                 f"blockchain.scripthash.listunspent-{v}.json"
             ),
             "blockchain.block.header": recorded(f"blockchain.block.header-{v}.json"),
+            # The recordings' histogram is empty (the server had just started).
+            "mempool.get_fee_histogram": self.fee_histogram,
         }
+        if self.protocol == "1.6":
+            results["mempool.get_info"] = recorded("mempool.get_info-v1.6.json")
+        else:
+            results["blockchain.relayfee"] = recorded("blockchain.relayfee-v1.4.json")
         if method == "blockchain.block.headers":
             start, count = params
             chain = b"".join(synthetic_header(h) for h in range(start, start + count))

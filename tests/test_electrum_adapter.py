@@ -258,3 +258,31 @@ async def test_a_server_that_never_answers_is_left(server: FakeElectrum) -> None
     server.silent = True
     with pytest.raises(ElectrumFailure, match="no answer"):
         await open_connection(parse_server(server.url), lambda m, a: None, timeout=0.5)
+
+
+async def test_mempool_histogram_and_minimum_fees() -> None:
+    for protocol in ("1.6", "1.4"):
+        fake = FakeElectrum(protocol)
+        await fake.start()
+        adapter = ElectrumAdapter([parse_server(fake.url)], INTERVALS | {"mempool": 60.0})
+        await adapter.start(lambda *names: None)
+        try:
+            await until_active(adapter)
+            (pub,) = await adapter.poll_mempool()
+            mempool = pub.data
+            assert pub.source.state == "ok" and mempool is not None
+            assert mempool.tx_count is None and mempool.usage is None  # type: ignore[union-attr]
+            assert mempool.vsize == 750_000  # type: ignore[union-attr]
+            bands = [(b.min_sat_per_vb, b.max_sat_per_vb, b.vsize)
+                     for b in mempool.fee_histogram]  # type: ignore[union-attr]
+            assert bands == [(1, 4, 400_000), (4, 12, 250_000), (12, None, 100_000)]
+            assert mempool.min_fee_sat_per_vb == 0.1  # type: ignore[union-attr]
+            asked = {m for m, _ in fake.requests}
+            assert ("mempool.get_info" in asked) == (protocol == "1.6")
+            assert ("blockchain.relayfee" in asked) == (protocol == "1.4")
+            fake.fee_histogram = [[1, 5], [3, 7]]  # ascending: refused, not shown
+            (bad,) = await adapter.poll_mempool()
+            assert bad.source.state == "stale" and "descending" in (bad.source.reason or "")
+        finally:
+            await adapter.close()
+            await fake.stop()

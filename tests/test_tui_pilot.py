@@ -438,3 +438,29 @@ async def test_a_lagging_electrum_server_is_flagged() -> None:
         app.orchestrator.handle(make_event("tip.height", close, electrum, seq=10_001))
         await pilot.pause()
         assert "behind" not in widget_text(app.query_one(StatusBar))
+
+
+async def test_an_electrum_only_mempool_renders_without_counts() -> None:
+    from blocksight_tui.events import FeeBand, NetworkMempool, make_event
+    from blocksight_tui.tui.widgets.mempool import MempoolPanel
+
+    electrum = SourceInfo(name="electrum")
+    mempool = NetworkMempool(
+        tx_count=None, vsize=750_000, usage=None, min_fee_sat_per_vb=1.0,
+        fee_histogram=(
+            FeeBand(min_sat_per_vb=1, max_sat_per_vb=4, vsize=400_000),
+            FeeBand(min_sat_per_vb=4, max_sat_per_vb=12, vsize=250_000),
+            FeeBand(min_sat_per_vb=12, vsize=100_000),
+        ),
+    )
+    for size in SIZES:
+        app, _feed = make_app()
+        async with app.run_test(size=size) as pilot:
+            app.orchestrator.handle(make_event("network.mempool", mempool, electrum, seq=1))
+            await pilot.pause()
+            text = widget_text(app.query_one(MempoolPanel))
+            assert "— tx" in text and "750" in text, text
+            assert "error" not in text
+            await pilot.press("m")
+            await pilot.pause()
+            assert "error" not in screen_text(app)

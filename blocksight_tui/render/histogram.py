@@ -77,7 +77,7 @@ def column_bars(
 
 def trim(bands: Sequence[FeeBand]) -> list[FeeBand]:
     """The bands from the lowest to the highest that holds anything."""
-    held = [i for i, b in enumerate(bands) if b.vsize > 0 or b.tx_count > 0]
+    held = [i for i, b in enumerate(bands) if b.vsize > 0 or (b.tx_count or 0) > 0]
     if not held:
         return []
     return list(bands[held[0] : held[-1] + 1])
@@ -120,7 +120,7 @@ def fee_histogram(
                 low=part[0].min_sat_per_vb,
                 high=part[-1].max_sat_per_vb,
                 vsize=sum(b.vsize for b in part),
-                tx_count=sum(b.tx_count for b in part),
+                tx_count=sum(b.tx_count or 0 for b in part),
             )
         )
     bars = column_bars([c.vsize for c in columns], rows, scale=scale)
@@ -200,8 +200,9 @@ def band_table(bands: Sequence[FeeBand], width: int) -> tuple[str, list[str]]:
     for band, depth in zip(reversed(bands), reversed(depths), strict=True):
         if not band.vsize and not band.tx_count:
             continue
+        txs = f"{band.tx_count:,}" if band.tx_count is not None else "—"
         row = (
-            f"{band_label(band):<11} {vsize(band.vsize):>9} {band.tx_count:>7,} "
+            f"{band_label(band):<11} {vsize(band.vsize):>9} {txs:>7} "
             f"{band.vsize / total * 100:>5.1f}% {depth / BLOCK_VSIZE:>7.2f}"
         )
         if bar_width >= MIN_TABLE_BAR:

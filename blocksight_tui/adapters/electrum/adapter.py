@@ -9,6 +9,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+from pydantic import ValidationError
+
 from blocksight_tui.adapters.base import LastGood, Poll, Publication, Wake
 from blocksight_tui.adapters.chain_tracker import ChainTracker
 from blocksight_tui.adapters.core_parse import FEE_TARGETS, btc_per_kvb_to_sat_per_vb
@@ -19,9 +21,11 @@ from blocksight_tui.adapters.electrum.servers import ServerSpec
 from blocksight_tui.adapters.electrum.session import ElectrumFailure, ServerError
 from blocksight_tui.events import (
     EventType,
+    FeeBand,
     FeeEstimate,
     FeeMode,
     NetworkFees,
+    NetworkMempool,
     SourceInfo,
     TipHeight,
 )
@@ -30,7 +34,7 @@ log = logging.getLogger(__name__)
 
 SOURCE_NAME: Final = "electrum"
 TIP_POLL: Final = "electrum.tip"
-STATE_TYPES: Final[tuple[EventType, ...]] = ("tip.height", "network.fees")
+STATE_TYPES: Final[tuple[EventType, ...]] = ("tip.height", "network.fees", "network.mempool")
 MAX_HEADERS_PER_ASK: Final = 100
 
 
@@ -66,6 +70,7 @@ class ElectrumAdapter:
         return [
             Poll(TIP_POLL, self._intervals["tip"], self.poll_tip),
             Poll("electrum.fees", self._intervals["fees"], self.poll_fees),
+            Poll("electrum.mempool", self._intervals["mempool"], self.poll_mempool),
         ]
 
     async def start(self, wake: Wake) -> None:
@@ -170,3 +175,58 @@ class ElectrumAdapter:
         # -1: the server (its node) has no estimate for this target.
         sat = None if rate < 0 else btc_per_kvb_to_sat_per_vb(rate)
         return FeeEstimate(target_blocks=target, mode=mode, sat_per_vb=sat)
+
+    # ------------------------------------------------------------ mempool
+
+    async def poll_mempool(self) -> list[Publication]:
+        """The server's fee histogram and minimum fees: `mempool.get_info` on
+        1.6, `blockchain.relayfee` before (gone in 1.6)."""
+        link = self.pool.active
+        negotiated = link.connection.negotiated if link and link.connection else None
+        try:
+            histogram = fee_bands(await self.pool.request("mempool.get_fee_histogram"))
+            fields: dict[str, Any] = {}
+            if negotiated is not None and negotiated.at_least_1_6:
+                info = await self.pool.request("mempool.get_info")
+                if not isinstance(info, dict):
+                    raise ValueError(f"mempool.get_info answered {info!r:.60}")
+                fields["min_fee_sat_per_vb"] = _rate(info.get("mempoolminfee"))
+                fields["incremental_relay_fee_sat_per_vb"] = _rate(info.get("incrementalrelayfee"))
+            else:
+                fields["min_fee_sat_per_vb"] = _rate(await self.pool.request("blockchain.relayfee"))
+            mempool = NetworkMempool(
+                tx_count=None,
+                vsize=sum(band.vsize for band in histogram),
+                usage=None,
+                fee_histogram=histogram,
+                **fields,
+            )
+        except (ElectrumFailure, ServerError, ValueError, ValidationError) as exc:
+            return [self._last.failed("network.mempool", str(exc))]
+        return [self._ok("network.mempool", mempool)]
+
+
+def _rate(value: Any) -> float | None:
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"a fee rate of {value!r:.40}")
+    return btc_per_kvb_to_sat_per_vb(value)
+
+
+def fee_bands(histogram: Any) -> tuple[FeeBand, ...]:
+    """`mempool.get_fee_histogram`: [fee, vsize] pairs, fee descending, each
+    vsize paying from that fee up to the previous pair's; lowest band first."""
+    if not isinstance(histogram, list):
+        raise ValueError(f"fee histogram answered {histogram!r:.60}")
+    bands: list[FeeBand] = []
+    upper: float | None = None
+    for pair in histogram:
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError(f"fee histogram entry {pair!r:.40}")
+        fee, vsize = pair
+        if upper is not None and fee > upper:
+            raise ValueError("fee histogram is not in descending fee order")
+        bands.append(FeeBand(min_sat_per_vb=fee, max_sat_per_vb=upper, vsize=vsize))
+        upper = fee
+    return tuple(reversed(bands))

@@ -48,7 +48,8 @@ class FeeHistogramPanel(Panel):
         assert data.mempool is not None and data.mempool.data is not None
         m = data.mempool.data
         summary = (
-            f"{fmt.count(m.tx_count)} tx · {fmt.vsize(m.vsize)} · "
+            f"{fmt.count(m.tx_count) if m.tx_count is not None else fmt.NO_VALUE} tx · "
+            f"{fmt.vsize(m.vsize)} · "
             f"min fee {fmt.sat_vb(m.min_fee_sat_per_vb)}"
         )
         out: list[Entry] = [Text(fmt.truncate(summary, width), style="bold")]

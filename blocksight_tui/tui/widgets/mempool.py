@@ -19,11 +19,12 @@ OTHER_LINES = 6
 
 def counts_line(m: NetworkMempool, width: int) -> list[Entry]:
     """'45,123 tx   25.3 MvB' on one line when it fits, else two."""
-    txs, size = f"{fmt.count(m.tx_count)} tx", fmt.vsize(m.vsize)
+    count = fmt.count(m.tx_count) if m.tx_count is not None else fmt.NO_VALUE
+    txs, size = f"{count} tx", fmt.vsize(m.vsize)
     if len(txs) + 1 + len(size) <= width:
         return [Text(fmt.pair(txs, size, width), style="bold")]
     return [
-        Text(fmt.pair("txs", fmt.count(m.tx_count), width), style="bold"),
+        Text(fmt.pair("txs", count, width), style="bold"),
         fmt.pair("size", size, width),
     ]
 
@@ -35,7 +36,7 @@ class MempoolPanel(Panel):
         m = data.data
         assert m is not None
         out: list[Entry] = [*counts_line(m, width)]
-        if m.max_usage:
+        if m.max_usage and m.usage is not None:
             fraction = m.usage / m.max_usage
             share = fmt.percent(fraction, 0)
             bar_width = max(0, width - len("mem ") - len(share) - 1)
@@ -45,7 +46,7 @@ class MempoolPanel(Panel):
             out.append(line)
             usage = f"{fmt.size(m.usage)} / {fmt.size(m.max_usage)}"
             out.append(Line(fmt.pair("", usage, width), rank=3))
-        else:
+        elif m.usage is not None:
             out.append(fmt.pair("mem", fmt.size(m.usage), width))
         out.append(Line(fmt.pair("min fee", fmt.sat_vb(m.min_fee_sat_per_vb), width), rank=1))
         if m.total_fee_btc is not None:
