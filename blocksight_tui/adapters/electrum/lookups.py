@@ -77,15 +77,9 @@ class ElectrumLookups:
         history = await self._pool.request("blockchain.scripthash.get_history", scripthash)
         unspent = await self._pool.request("blockchain.scripthash.listunspent", scripthash)
         try:
-            items = sorted(
-                (HistoryItem(str(h["tx_hash"]), int(h["height"])) for h in history),
-                key=lambda h: (h.height > 0, -h.height),
-            )
-            utxos = tuple(
-                Utxo(str(u["tx_hash"]), int(u["tx_pos"]), int(u["value"]), int(u["height"]))
-                for u in unspent
-            )
-            confirmed, unconfirmed = int(balance["confirmed"]), int(balance["unconfirmed"])
+            items = parse_history(history)
+            utxos = parse_unspent(unspent)
+            confirmed, unconfirmed = parse_balance(balance)
         except (KeyError, TypeError, ValueError) as exc:
             raise ElectrumFailure(f"malformed answer about {decoded.address}: {exc}") from exc
         return AddressReport(
@@ -94,7 +88,7 @@ class ElectrumLookups:
             script_hash=scripthash,
             confirmed_sat=confirmed,
             unconfirmed_sat=unconfirmed,
-            history=tuple(items[: self._max_history]),
+            history=items[: self._max_history],
             history_total=len(items),
             unspent=utxos,
             server=link.url if link is not None else "?",
@@ -139,3 +133,22 @@ class ElectrumLookups:
         if not isinstance(raw, str):
             raise ElectrumFailure(f"blockchain.block.header answered {raw!r:.60}")
         return parse_header(raw)
+
+
+def parse_history(answer: Any) -> tuple[HistoryItem, ...]:
+    """Newest first: mempool entries (height 0 or -1), then by height."""
+    items = (HistoryItem(str(h["tx_hash"]), int(h["height"])) for h in answer)
+    return tuple(sorted(items, key=lambda h: (h.height > 0, -h.height)))
+
+
+def parse_unspent(answer: Any) -> tuple[Utxo, ...]:
+    return tuple(
+        Utxo(str(u["tx_hash"]), int(u["tx_pos"]), int(u["value"]), int(u["height"]))
+        for u in answer
+    )
+
+
+def parse_balance(answer: Any) -> tuple[int, int]:
+    """(confirmed, unconfirmed) in sat; unconfirmed is negative when the
+    mempool spends confirmed coins."""
+    return int(answer["confirmed"]), int(answer["unconfirmed"])
