@@ -286,3 +286,25 @@ async def test_mempool_histogram_and_minimum_fees() -> None:
         finally:
             await adapter.close()
             await fake.stop()
+
+
+async def test_an_onion_server_through_a_socks5_proxy(server: FakeElectrum) -> None:
+    from tests.socks5_proxy import socks5_proxy
+
+    onion = "blocksightexampleabcdefghijklmnopqrstuvwxyz234567abcdefg.onion"
+    async with socks5_proxy({onion: ("127.0.0.1", server.port)}) as proxy:
+        adapter = ElectrumAdapter(
+            [parse_server(f"tcp://{onion}:50001")], INTERVALS,
+            proxy=f"127.0.0.1:{proxy.port}", network="regtest",
+        )
+        await adapter.start(lambda *names: None)
+        try:
+            await until_active(adapter, timeout=5.0)
+            (tip,) = await adapter.poll_tip()
+            assert tip.source.state == "ok" and onion in (tip.source.detail or "")
+            # The name went to the proxy as a name: nothing was resolved here.
+            assert proxy.asked == [(onion, 50001)]
+            report = await adapter.lookups.address(p2pkh_address(b"\x03" * 20, "regtest"))
+            assert report.privacy_warning is None  # reached over Tor
+        finally:
+            await adapter.close()

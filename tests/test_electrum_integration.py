@@ -148,6 +148,11 @@ async def test_self_signed_tls_is_refused_unless_pinned(electrumx_ssl: ElectrumX
         assert tip.source.state == "ok"
     finally:
         await pinned.close()
+    # The certificate file itself may be pinned instead of its fingerprint.
+    assert electrumx_ssl.cert_file is not None
+    by_file = {electrumx_ssl.ssl_url: str(electrumx_ssl.cert_file)}
+    spec = parse_server(electrumx_ssl.ssl_url, by_file)
+    assert spec.pin == electrumx_ssl.fingerprint_sha256()
     wrong = {electrumx_ssl.ssl_url: "ab" * 32}
     mispinned = ElectrumAdapter([parse_server(electrumx_ssl.ssl_url, wrong)], SLOW, timeout=2.0)
     await mispinned.start(lambda *names: None)
@@ -179,7 +184,7 @@ async def test_address_search_finds_the_mined_coins(
         await adapter.close()
 
 
-@pytest.mark.parametrize("kind", ["garbage", "huge_line", "silent", "wrong_version"])
+@pytest.mark.parametrize("kind", ["garbage", "huge_line", "silent", "wrong_version", "slow_drip"])
 async def test_a_hostile_server_is_dropped_and_the_rest_goes_on(
     electrum_node: RegtestNode, electrumx: ElectrumXServer, kind: str
 ) -> None:

@@ -6,6 +6,7 @@ import hashlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -55,9 +56,18 @@ def parse_server(text: str, pins: dict[str, str] | None = None) -> ServerSpec:
 
 
 def normalise_fingerprint(text: str) -> str:
+    """A sha256 fingerprint (hex, colons allowed), or the path of the
+    server's PEM certificate, whose fingerprint is taken."""
+    path = Path(text).expanduser()
+    if "/" in text and path.is_file():
+        try:
+            der = ssl.PEM_cert_to_DER_cert(path.read_text(encoding="ascii"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{text} is not a PEM certificate") from exc
+        return certificate_fingerprint(der)
     digits = text.replace(":", "").strip().lower()
     if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
-        raise ValueError(f"{text!r} is not a sha256 certificate fingerprint")
+        raise ValueError(f"{text!r} is neither a sha256 fingerprint nor a certificate file")
     return digits
 
 
