@@ -174,6 +174,22 @@ def _add_options(options: argparse.ArgumentParser) -> None:
     )
     _setting(hub, "--no-hub", "hub.enabled", "do not start the WebSocket hub", const=False)
 
+    prices = options.add_argument_group("prices")
+    _setting(
+        prices,
+        "--no-price",
+        "prices.enabled",
+        "no price nor FX rates: not a single request to a price API",
+        const=False,
+    )
+    _setting(
+        prices,
+        "--currency",
+        "prices.currency",
+        "display currency: USD EUR GBP JPY CHF CAD AUD (USD)",
+        metavar="CODE",
+    )
+
     demo = options.add_argument_group("demo")
     demo_mode = demo.add_mutually_exclusive_group()
     _setting(demo_mode, "--demo", "demo.mode", "watch the simulated network", const="on")

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from typing import Literal
+from typing import Final, Literal
 
 from blocksight_tui.adapters.base import Adapter
 from blocksight_tui.adapters.core_rpc import CoreRpcAdapter
 from blocksight_tui.adapters.electrum.adapter import ElectrumAdapter
 from blocksight_tui.adapters.electrum.servers import DEFAULT_SERVER, parse_server
 from blocksight_tui.adapters.jsonrpc import JsonRpcClient
+from blocksight_tui.adapters.prices.adapter import PriceAdapter
 from blocksight_tui.adapters.simulated import SimulatedNetwork
 from blocksight_tui.events import SourceInfo
 from blocksight_tui.hub.bus import EventBus
@@ -23,6 +24,9 @@ from blocksight_tui.node_discovery import RpcEndpoint, discover_rpc_endpoint, no
 from blocksight_tui.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
+
+PRICES_DISABLED: Final = "prices disabled (--no-price)"
+PRICES_REGTEST: Final = "no market price on regtest"
 
 Mode = Literal["demo", "node"]
 
@@ -80,6 +84,9 @@ class Runtime:
         self.bus = bus or EventBus()
         self.scheduler = Scheduler(self.bus)
         self.adapters: list[Adapter] = [self._build_adapter()]
+        self.prices_off = self._prices_off()
+        if mode == "node" and self.prices_off is None:
+            self.adapters.append(self._build_prices())
         if mode == "node" and settings.electrum.enabled:
             self.adapters.append(self._build_electrum())
         self.hub: HubServer | None = None
@@ -139,6 +146,27 @@ class Runtime:
             network=self.endpoint.network if self.endpoint else self.settings.node.network,
         )
 
+    def _prices_off(self) -> str | None:
+        """Why no price API is asked at all, if so."""
+        if not self.settings.prices.enabled:
+            return PRICES_DISABLED
+        if self.endpoint is not None and self.endpoint.network == "regtest":
+            return PRICES_REGTEST
+        return None
+
+    def _build_prices(self) -> Adapter:
+        prices = self.settings.prices
+        return PriceAdapter(
+            prices.providers,
+            prices.currency,
+            intervals_of(self.settings),
+            urls=prices.urls,
+            proxy=prices.proxy,
+            timeout=prices.timeout,
+            max_age=prices.max_age,
+            requests_per_minute=prices.requests_per_minute,
+        )
+
     def _credentials(self) -> tuple[str | None, str | None]:
         """Discovered anew: a restarted node has written a new cookie."""
         assert self.endpoint is not None
@@ -163,11 +191,9 @@ class Runtime:
                 log.error("%s", self.hub_error)
                 await self.hub.stop()
                 self.hub = None
-        if self.mode == "node":
-            # Prices come from their own adapter; until it is enabled, say so
-            # instead of leaving the figures waiting forever.
-            reason = "no price source enabled"
-            prices = SourceInfo(name="prices", state="unavailable", reason=reason)
+        if self.mode == "node" and self.prices_off is not None:
+            # Say so instead of leaving the figures waiting forever.
+            prices = SourceInfo(name="prices", state="unavailable", reason=self.prices_off)
             self.bus.publish("price.current", None, prices)
             self.bus.publish("fx.rates", None, prices)
         for adapter in self.adapters:

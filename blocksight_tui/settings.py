@@ -43,6 +43,7 @@ from pydantic_settings import (
 from pydantic_settings import SettingsError as _SourceError
 
 from blocksight_tui.adapters.electrum.servers import normalise_fingerprint, parse_server
+from blocksight_tui.adapters.prices.providers import CURRENCIES, DEFAULT_PROVIDERS, PROVIDERS
 
 ENV_PREFIX: Final = "BLOCKSIGHT_"
 ENV_NESTED_DELIMITER: Final = "__"
@@ -163,6 +164,49 @@ class ElectrumSettings(Section):
         return {server: normalise_fingerprint(pin) for server, pin in value.items()}
 
 
+class PriceSettings(Section):
+    """The BTC price and FX rates from public APIs; off, not a single request goes out."""
+
+    enabled: bool = True
+    currency: str = Field(default="USD", description="Display currency: " + ", ".join(CURRENCIES))
+    providers: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PROVIDERS),
+        description="Providers asked: " + ", ".join(PROVIDERS),
+    )
+    urls: dict[str, str] = Field(
+        default_factory=dict, description="Provider → base URL, replacing its public one."
+    )
+    proxy: str | None = Field(
+        default=None,
+        pattern=r"^socks5h?://[^\s/]+:\d+/?$",
+        description="SOCKS5 proxy URL for every request (Tor: socks5://127.0.0.1:9050).",
+    )
+    timeout: float = Field(default=10.0, gt=0, description="Seconds per request.")
+    max_age: float = Field(
+        default=300.0, gt=0, description="Seconds a provider's last quote stays usable."
+    )
+    requests_per_minute: float = Field(
+        default=6.0, gt=0, description="Most requests per minute to each provider."
+    )
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _known_currency(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().upper()
+            if value not in CURRENCIES:
+                raise ValueError(f"unknown currency; one of {', '.join(CURRENCIES)}")
+        return value
+
+    @field_validator("providers", "urls")
+    @classmethod
+    def _known_providers(cls, value: Any) -> Any:
+        for name in value:
+            if name not in PROVIDERS:
+                raise ValueError(f"unknown provider {name!r}; one of {', '.join(PROVIDERS)}")
+        return value
+
+
 class DemoSettings(Section):
     mode: DemoMode = Field(
         default="auto", description="auto: demo when no node is configured nor found."
@@ -229,6 +273,7 @@ class Settings(BaseSettings):
     hub: HubSettings = Field(default_factory=HubSettings)
     intervals: IntervalSettings = Field(default_factory=IntervalSettings)
     electrum: ElectrumSettings = Field(default_factory=ElectrumSettings)
+    prices: PriceSettings = Field(default_factory=PriceSettings)
     demo: DemoSettings = Field(default_factory=DemoSettings)
     log: LogSettings = Field(default_factory=LogSettings)
     config_file: Path | None = Field(

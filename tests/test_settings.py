@@ -18,6 +18,7 @@ from blocksight_tui.settings import (
     IntervalSettings,
     LogSettings,
     NodeSettings,
+    PriceSettings,
     Settings,
     SettingsError,
     default_config_path,
@@ -31,6 +32,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "hub": HubSettings,
     "intervals": IntervalSettings,
     "electrum": ElectrumSettings,
+    "prices": PriceSettings,
     "demo": DemoSettings,
     "log": LogSettings,
 }
