@@ -93,3 +93,19 @@ def test_version_and_help() -> None:
     assert version.returncode == 0 and version.stdout.startswith("blocksight ")
     usage = subprocess.run(blocksight("--help"), capture_output=True, text=True, timeout=30)
     assert usage.returncode == 0 and "serve" in usage.stdout and "--network" in usage.stdout
+
+
+def test_serve_on_a_taken_port_says_so(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            blocksight("serve", "--demo", "--hub-port", str(port)), env=clean_env(tmp_path),
+            capture_output=True, text=True, timeout=30,
+        )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "address already in use" in lines[0], result.stderr
