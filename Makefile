@@ -35,6 +35,7 @@ test: lint
 
 schema: $(STAMP)
 	$(BIN)/python -m blocksight_tui.events > docs/events.schema.json
+	$(BIN)/python -m blocksight_tui.hub.protocol > docs/frames.schema.json
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

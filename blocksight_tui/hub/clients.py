@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Final
 
+from blocksight_tui.events import EVENT_TYPES, EventType
+
 log = logging.getLogger(__name__)
 
 MAX_PENDING_REORGS: Final = 64
@@ -26,7 +28,10 @@ class OutboxOverflow(Exception):
 
 class Outbox:
     def __init__(self, max_pending_reorgs: int = MAX_PENDING_REORGS) -> None:
-        self._pending: dict[str | int, tuple[int, str]] = {}
+        # key -> (order, frame): events are keyed by type (by seq for reorgs)
+        # and ordered by seq; control frames go after what was put before them.
+        self._pending: dict[str | int, tuple[tuple[int, int], str]] = {}
+        self._high_seq = 0
         self._reorgs = 0
         self._max_reorgs = max_pending_reorgs
         self._ready = asyncio.Event()
@@ -41,16 +46,19 @@ class Outbox:
             if self._reorgs >= self._max_reorgs:
                 raise OutboxOverflow(f"{self._reorgs} reorg frames pending")
             self._reorgs += 1
-            self._pending[seq] = (seq, frame)
+            self._pending[seq] = ((seq, 0), frame)
         else:
             if event_type in self._pending:
                 self.dropped += 1
-            self._pending[event_type] = (seq, frame)
+            self._pending[event_type] = ((seq, 0), frame)
+        self._high_seq = max(self._high_seq, seq)
         self._ready.set()
 
     def put_frame(self, frame: str) -> None:
-        """A control frame (hello, snapshot): sent before any pending event."""
-        self._pending[next(self._control_keys)] = (-1, frame)
+        """A frame never coalesced (hello, snapshot, pong, a resume's replay),
+        sent after everything put before it and before any newer event."""
+        key = next(self._control_keys)
+        self._pending[key] = ((self._high_seq, -key), frame)
         self._ready.set()
 
     async def take(self) -> list[str]:
@@ -76,6 +84,12 @@ class ClientSender:
         self._send = send
         self._send_timeout = send_timeout
         self.frames_sent = 0
+        # What the client asked for: every type until its first subscribe.
+        self.types: frozenset[EventType] = frozenset(EVENT_TYPES)
+        self.subscribed = False
+        # The last event already in the client's stream when it connected: a
+        # resume replays up to here, later events reach it live.
+        self.joined_seq = 0
 
     async def run(self) -> None:
         while True:

@@ -1,58 +1,68 @@
 """The WebSocket hub: the one place events leave the process.
 
 On connect a client gets `hello`, then a `snapshot` of the latest event of
-every type, then each new `event`. Each event is serialized once for all
-clients; each client has its own outbox and sender task, so the hub never
-awaits one client before serving the next.
+every type it is subscribed to, then each new `event`; it may narrow the
+stream, ask for a snapshot, ping, or resume after a dropped link (see
+docs/protocol.md). Each event is serialized once for all clients; each client
+has its own outbox and sender task, so the hub never awaits one client before
+serving the next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
+import uuid
 from typing import Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from blocksight_tui import __version__
-from blocksight_tui.events import EVENT_TYPES, Event
+from blocksight_tui.events import Event
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
+from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
+from blocksight_tui.hub.protocol import (
+    Ping,
+    ProtocolError,
+    Resume,
+    SnapshotRequest,
+    Subscribe,
+    Unsubscribe,
+    error_frame,
+    event_frame,
+    expand,
+    hello_frame,
+    parse_client_message,
+    pong_frame,
+    snapshot_frame,
+)
 
 log = logging.getLogger(__name__)
 
-PROTOCOL_VERSION: Final = 1
 HEARTBEAT_S: Final = 20.0
 CLOSE_TIMEOUT_S: Final = 1.0
-
-
-def event_frame(event: Event) -> str:
-    return '{"frame":"event","event":' + event.model_dump_json() + "}"
-
-
-def snapshot_frame(events: list[Event]) -> str:
-    body = ",".join(e.model_dump_json() for e in events)
-    last_seq = events[-1].seq if events else 0
-    return f'{{"frame":"snapshot","last_seq":{last_seq},"events":[{body}]}}'
-
-
-def hello_frame() -> str:
-    return json.dumps(
-        {
-            "frame": "hello",
-            "protocol": PROTOCOL_VERSION,
-            "server": f"blocksight/{__version__}",
-            "time": time.time(),
-            "types": list(EVENT_TYPES),
-        }
-    )
+MAX_PENDING_ANSWERS: Final = 64
 
 
 class HubServer:
-    def __init__(self, bus: EventBus, host: str = "127.0.0.1", port: int = 8765) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        host: str = "127.0.0.1",
+        port: int = 8765,
+        history_size: int = HISTORY_SIZE,
+    ) -> None:
         self._bus = bus
+        self._history = EventHistory(bus.last_seq, history_size)
+        # A client that keeps asking (snapshots, pings, resumes) but does not
+        # read would pile up answers no coalescing can drop; past this bound
+        # its requests go unanswered until it catches up.
+        self._max_pending = history_size + MAX_PENDING_ANSWERS
+        # Sequence numbers restart with the process; a resume naming another
+        # stream gets a fresh snapshot rather than the wrong events.
+        self.stream = uuid.uuid4().hex
         self._host = host
         self._port = port
         self._clients: set[ClientSender] = set()
@@ -110,10 +120,11 @@ class HubServer:
         self._runner = None
 
     def _on_event(self, event: Event) -> None:
-        if not self._clients:
-            return
         frame = event_frame(event)
+        self._history.append(event, frame)
         for client in tuple(self._clients):
+            if event.type not in client.types:
+                continue
             try:
                 client.outbox.put(event.type, event.seq, frame)
             except OutboxOverflow as exc:
@@ -143,20 +154,21 @@ class HubServer:
         client = ClientSender(peer, ws.send_str)
         # Snapshot and registration in one synchronous step: no event can fall
         # between them, nor reach the client twice.
-        client.outbox.put_frame(hello_frame())
+        client.outbox.put_frame(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
         client.outbox.put_frame(snapshot_frame(self._bus.latest()))
+        client.joined_seq = self._bus.last_seq
         self._clients.add(client)
         self._sockets[client] = ws
         log.info("hub client %s connected (%d now)", peer, len(self._clients))
         sender = asyncio.create_task(client.run(), name=f"hub-send:{peer}")
         try:
             async for msg in ws:
-                if msg.type == WSMsgType.ERROR:
+                if msg.type == WSMsgType.ERROR or sender.done():
                     break
-                # Client requests (subscribe, ping, …) come with the protocol's
-                # next version; until then incoming frames are ignored.
-                if sender.done():
-                    break
+                if msg.type == WSMsgType.TEXT:
+                    self._handle(client, msg.data)
+                elif msg.type == WSMsgType.BINARY and len(client.outbox) <= self._max_pending:
+                    client.outbox.put_frame(error_frame("bad_json", "binary frames are not read"))
         finally:
             self._clients.discard(client)
             self._sockets.pop(client, None)
@@ -166,3 +178,40 @@ class HubServer:
                 await ws.close()
             log.info("hub client %s left (%d now)", peer, len(self._clients))
         return ws
+
+    def _handle(self, client: ClientSender, raw: str) -> None:
+        """Answer one client message; a bad one gets an `error` frame and the
+        connection stays."""
+        if len(client.outbox) > self._max_pending:
+            log.debug("hub client %s has too much unread: request ignored", client.name)
+            return
+        try:
+            message = parse_client_message(raw)
+            if isinstance(message, Subscribe):
+                added = expand(message.types)
+                client.types = added if not client.subscribed else client.types | added
+                client.subscribed = True
+            elif isinstance(message, Unsubscribe):
+                client.types = client.types - expand(message.types)
+                client.subscribed = True
+            elif isinstance(message, SnapshotRequest):
+                client.outbox.put_frame(snapshot_frame(self._bus.latest(client.types)))
+            elif isinstance(message, Ping):
+                client.outbox.put_frame(pong_frame(time.time()))
+            elif isinstance(message, Resume):
+                self._resume(client, message)
+        except ProtocolError as exc:
+            client.outbox.put_frame(error_frame(exc.code, exc.message))
+
+    def _resume(self, client: ClientSender, message: Resume) -> None:
+        """Replay the subscribed events the client missed before it joined,
+        or send a fresh snapshot when the history no longer covers the gap."""
+        missed = None
+        if message.stream in (None, self.stream):
+            missed = self._history.since(message.last_seq, client.joined_seq, client.types)
+        if missed is None:
+            fresh = snapshot_frame(self._bus.latest(client.types), fresh=True)
+            client.outbox.put_frame(fresh)
+            return
+        for _, frame in missed:
+            client.outbox.put_frame(frame)
