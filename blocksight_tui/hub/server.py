@@ -19,9 +19,10 @@ from typing import Final
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from blocksight_tui import __version__
-from blocksight_tui.events import Event
+from blocksight_tui.events import Event, events_json_schema
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
+from blocksight_tui.hub.health import healthy, source_health
 from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
 from blocksight_tui.hub.protocol import (
     Ping,
@@ -33,6 +34,7 @@ from blocksight_tui.hub.protocol import (
     error_frame,
     event_frame,
     expand,
+    frames_json_schema,
     hello_frame,
     parse_client_message,
     pong_frame,
@@ -84,6 +86,8 @@ class HubServer:
         app = web.Application()
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/api/snapshot", self._snapshot)
+        app.router.add_get("/api/schema", self._schema)
+        app.router.add_get("/healthz", self._healthz)
         return app
 
     async def start(self) -> None:
@@ -135,6 +139,20 @@ class HubServer:
                     asyncio.ensure_future(
                         ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
                     )
+
+    async def _schema(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {"events": events_json_schema(), "frames": frames_json_schema()}
+        )
+
+    async def _healthz(self, request: web.Request) -> web.Response:
+        """200 with each source's state when healthy, 503 with the reasons
+        when not; never a credential, only what the events already say."""
+        report = source_health(self._bus.latest())
+        ok = healthy(report)
+        return web.json_response(
+            {"status": "ok" if ok else "degraded", "sources": report}, status=200 if ok else 503
+        )
 
     async def _snapshot(self, request: web.Request) -> web.Response:
         events = self._bus.latest()
