@@ -43,6 +43,9 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
     "blockchain.mining",
 )
 
+CHAIN_SOURCES: Final = frozenset({"core", "demo"})
+"""Sources that speak for the chain itself: the node, or the simulated one."""
+
 SourceState: TypeAlias = Literal["ok", "stale", "unavailable"]
 """ok: fresh data. stale: the source failed, `data` is the last good value.
 unavailable: the source cannot give this figure; `reason` says why, `data` may be null."""

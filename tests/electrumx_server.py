@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from blocksight_tui.adapters.addresses import decode_address, p2pkh_address, script_hash
-from tests.node_daemon import RegtestNode, free_port, unavailable
+from tests.node_daemon import RegtestNode, free_port, stop_process, unavailable
 
 ELECTRUMX_SPEC = "electrumX==1.20.2"
 CACHE = Path(__file__).resolve().parent.parent / ".cache"
@@ -203,15 +203,8 @@ class ElectrumXServer:
 
     def stop(self) -> None:
         """SIGINT, which ElectrumX handles by flushing its database and exiting."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, signal.SIGINT)
         self.process = None
 
     def restart(self, timeout: float = 60.0) -> None:

@@ -12,6 +12,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -65,6 +66,18 @@ def bitcoind_path() -> Path:
     return binary
 
 
+def stop_process(process: subprocess.Popen[bytes], sig: int, timeout: float = 30) -> None:
+    """Ask a daemon to stop with `sig`; kill it if it has not within `timeout`."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -110,14 +123,8 @@ class RegtestNode:
         raise RuntimeError("bitcoind did not answer RPC in time")
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            stop_process(self.process, signal.SIGTERM)
         self.process = None
 
     def rpc(self, method: str, *params: Any) -> Any:

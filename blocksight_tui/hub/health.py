@@ -10,11 +10,10 @@ it there is nothing to watch.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
-from blocksight_tui.events import Event
+from blocksight_tui.events import CHAIN_SOURCES, Event
 
-CHAIN_SOURCES: Final = frozenset({"core", "demo"})
 Health = Literal["ok", "degraded", "unavailable"]
 
 

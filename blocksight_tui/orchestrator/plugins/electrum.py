@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar, Final
 
 from blocksight_tui.events import (
+    CHAIN_SOURCES,
     ChainReorgEvent,
     Event,
     NetworkFeesEvent,
@@ -57,7 +58,7 @@ class ElectrumPlugin(ContextPlugin):
 
     def accepts(self, event: Event) -> bool:
         return event.source.name == SOURCE or (
-            isinstance(event, TipHeightEvent) and event.source.name in ("core", "demo")
+            isinstance(event, TipHeightEvent) and event.source.name in CHAIN_SOURCES
         )
 
     def handle(self, event: Event) -> bool:
