@@ -18,6 +18,7 @@ from blocksight_tui.adapters.prices.adapter import PriceAdapter
 from blocksight_tui.adapters.simulated import SimulatedNetwork
 from blocksight_tui.events import SourceInfo
 from blocksight_tui.hub.bus import EventBus
+from blocksight_tui.hub.metrics import CircuitCollector
 from blocksight_tui.hub.scheduler import Scheduler
 from blocksight_tui.hub.server import HubServer
 from blocksight_tui.node_discovery import RpcEndpoint, discover_rpc_endpoint, node_configured
@@ -92,7 +93,10 @@ class Runtime:
         self.hub: HubServer | None = None
         self.hub_error: str | None = None
         if settings.hub.enabled:
-            self.hub = HubServer(self.bus, settings.hub.host, settings.hub.port)
+            self.hub = HubServer.from_settings(self.bus, settings.hub)
+            self.hub.metrics.add(self.scheduler.poll_seconds)
+            self.hub.metrics.add(self.scheduler.poll_errors)
+            self.hub.metrics.add(CircuitCollector(self.adapters))
 
     @property
     def label(self) -> str:
@@ -197,7 +201,7 @@ class Runtime:
             self.bus.publish("price.current", None, prices)
             self.bus.publish("fx.rates", None, prices)
         for adapter in self.adapters:
-            self.scheduler.start(adapter.polls())
+            self.scheduler.start(adapter.polls(), source=adapter.name)
             await adapter.start(self.scheduler.trigger)
         log.info("runtime started in %s mode (%s)", self.mode, self.label)
         return [self.hub_error] if self.hub_error else []

@@ -15,6 +15,7 @@ Secrets (`SecretStr` fields) never appear in a message.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -31,6 +32,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import (
@@ -50,6 +52,7 @@ ENV_NESTED_DELIMITER: Final = "__"
 APP_DIR_NAME: Final = "blocksight"
 CONFIG_FILE_NAME: Final = "blocksight.toml"
 LOG_FILE_NAME: Final = "blocksight.log"
+MIN_TOKEN_LENGTH: Final = 16
 
 Network: TypeAlias = Literal["main", "test", "testnet4", "signet", "regtest"]
 NETWORKS: Final[tuple[Network, ...]] = ("main", "test", "testnet4", "signet", "regtest")
@@ -60,7 +63,7 @@ ExpandedPath: TypeAlias = Annotated[Path, AfterValidator(lambda path: path.expan
 Interval: TypeAlias = Annotated[float, Field(gt=0)]
 
 # Locations (as in a validation error's `loc`) whose values are never shown.
-_SECRET_LOCS: Final = frozenset({("node", "rpc_password")})
+_SECRET_LOCS: Final = frozenset({("node", "rpc_password"), ("hub", "token")})
 _MAX_SHOWN_VALUE: Final = 60
 
 
@@ -114,8 +117,61 @@ class NodeSettings(Section):
 
 class HubSettings(Section):
     enabled: bool = True
+    # Before `host`, whose check needs it.
+    token: SecretStr | None = Field(
+        default=None,
+        description="Required to listen beyond loopback; clients send it as a bearer token.",
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535, description="0 picks any free port.")
+    origins: list[str] = Field(
+        default_factory=list,
+        description="Browser pages (scheme://host[:port]) allowed besides the hub's own; * any.",
+    )
+    max_clients: int = Field(default=1000, ge=1, le=100_000)
+    max_message_bytes: int = Field(
+        default=16 * 1024, ge=256, le=1024 * 1024, description="Largest client frame."
+    )
+    messages_per_second: float = Field(
+        default=10.0, gt=0, description="Per client, with bursts of twice as many."
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"a token needs at least {MIN_TOKEN_LENGTH} characters")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _token_beyond_loopback(cls, value: str, info: ValidationInfo) -> str:
+        if "token" in info.data and info.data["token"] is None and not is_loopback(value):
+            raise ValueError(
+                "listening beyond loopback needs a token "
+                "(BLOCKSIGHT_HUB__TOKEN, or token in [hub])"
+            )
+        return value
+
+    @field_validator("origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        origins = [origin.strip().rstrip("/").lower() for origin in value]
+        for origin in origins:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not scheme://host[:port] (nor *)")
+        return origins
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine can reach `host` (a name other than
+    localhost is not trusted to stay loopback)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class IntervalSettings(Section):

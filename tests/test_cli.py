@@ -80,7 +80,7 @@ def test_an_option_after_the_command_wins() -> None:
         (["--rpc-port", "18443"], "node", "rpc_port", 18443),
         (["--rpc-user", "alice"], "node", "rpc_user", "alice"),
         (["--rpc-cookie-file", "/run/c"], "node", "rpc_cookie_file", Path("/run/c")),
-        (["--hub-host", "0.0.0.0"], "hub", "host", "0.0.0.0"),
+        (["--hub-host", "::1"], "hub", "host", "::1"),
         (["--hub-port", "9000"], "hub", "port", 9000),
         (["--no-hub"], "hub", "enabled", False),
         (["--demo"], "demo", "mode", "on"),
@@ -105,10 +105,10 @@ def test_password_flag_is_a_secret() -> None:
 
 def test_omitted_flags_leave_lower_layers_alone(tmp_path: Path) -> None:
     config = tmp_path / "b.toml"
-    config.write_text('[hub]\nhost = "::"\n[demo]\nmode = "off"\n')
+    config.write_text('[hub]\nhost = "::1"\n[demo]\nmode = "off"\n')
     environ = {"BLOCKSIGHT_HUB__PORT": "7000", "BLOCKSIGHT_NODE__NETWORK": "test"}
     settings = parse("--config", str(config), "--seed", "1", environ=environ).settings
-    assert (settings.hub.host, settings.hub.port, settings.demo.mode) == ("::", 7000, "off")
+    assert (settings.hub.host, settings.hub.port, settings.demo.mode) == ("::1", 7000, "off")
     assert settings.hub.enabled and settings.node.network == "test"
     assert settings.config_file == config
 

@@ -136,8 +136,8 @@ def test_environment_names_ignore_case_and_empty_values() -> None:
 
 
 def test_a_whole_section_as_json_in_one_variable() -> None:
-    settings = load_settings(environ={"BLOCKSIGHT_HUB": '{"port": 7000, "host": "0.0.0.0"}'})
-    assert (settings.hub.host, settings.hub.port) == ("0.0.0.0", 7000)
+    settings = load_settings(environ={"BLOCKSIGHT_HUB": '{"port": 7000, "host": "127.0.0.2"}'})
+    assert (settings.hub.host, settings.hub.port) == ("127.0.0.2", 7000)
 
 
 def test_config_file_cannot_come_from_the_environment() -> None:
@@ -308,7 +308,7 @@ def test_origin_is_the_highest_layer_holding_the_key(tmp_path: Path) -> None:
     message = load_error(config_path=config, environ={"BLOCKSIGHT_HUB__PORT": "no"})
     assert "(from environment variable BLOCKSIGHT_HUB__PORT)" in message
     config = write_toml(tmp_path, '[hub]\nport = "no"\n')
-    message = load_error(config_path=config, environ={"BLOCKSIGHT_HUB__HOST": "::"})
+    message = load_error(config_path=config, environ={"BLOCKSIGHT_HUB__HOST": "::1"})
     assert f"(from {config})" in message
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from blocksight_tui.adapters.resilience import BreakerState
 from blocksight_tui.events import EventType, Payload, SourceInfo
 
 Wake = Callable[..., None]
@@ -38,6 +39,13 @@ class Adapter(Protocol):
     async def start(self, wake: Wake) -> None: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class HasCircuits(Protocol):
+    """An adapter whose breakers (or sessions) /metrics reports."""
+
+    def circuits(self) -> dict[str, BreakerState]: ...
 
 
 class LastGood:

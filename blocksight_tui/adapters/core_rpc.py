@@ -45,6 +45,7 @@ from blocksight_tui.adapters.jsonrpc import (
     RpcFailure,
 )
 from blocksight_tui.adapters.mempool_histogram import MempoolHistogram
+from blocksight_tui.adapters.resilience import BreakerState
 from blocksight_tui.adapters.zmq_blocks import (
     BlockNotice,
     ZmqBlockListener,
@@ -109,6 +110,10 @@ class CoreRpcAdapter:
         self._rpc_host = rpc_host
         self.zmq: ZmqBlockListener | None = None
         self._wake: Wake = lambda *names: None
+
+    def circuits(self) -> dict[str, BreakerState]:
+        """For /metrics: the breaker in front of the node."""
+        return {SOURCE_NAME: self.node.breaker.state}
 
     def polls(self) -> list[Poll]:
         i = self._intervals

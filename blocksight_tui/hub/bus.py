@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 
 from blocksight_tui.events import (
@@ -34,6 +35,7 @@ class EventBus:
         # both "the latest tip.height", and a client wants both.
         self._latest: dict[tuple[EventType, str], Event] = {}
         self._listeners: list[Listener] = []
+        self.published: Counter[EventType] = Counter()
 
     @property
     def last_seq(self) -> int:
@@ -80,6 +82,7 @@ class EventBus:
         self._seq += 1
         event = make_event(event_type, data, source, seq=self._seq, ts=self._clock())
         self._latest[key] = event
+        self.published[event_type] += 1
         for listener in tuple(self._listeners):
             try:
                 listener(event)

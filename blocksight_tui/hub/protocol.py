@@ -31,9 +31,11 @@ Pattern: TypeAlias = Annotated[
     ),
 ]
 
-ErrorCode: TypeAlias = Literal["bad_json", "bad_message", "unknown_type"]
+ErrorCode: TypeAlias = Literal["bad_json", "bad_message", "unknown_type", "rate_limited"]
 """bad_json: not a JSON text frame. bad_message: JSON, but no message the
-protocol knows. unknown_type: a type or pattern that matches no event type."""
+protocol knows. unknown_type: a type or pattern that matches no event type.
+rate_limited: more messages than the hub's per-client rate; the message was
+not read. Too many errors in a row close the connection with 1008."""
 
 
 # ---------------------------------------------------------------- server frames

@@ -14,17 +14,21 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Final
+from collections import Counter
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from blocksight_tui import __version__
 from blocksight_tui.events import Event, events_json_schema
+from blocksight_tui.hub.access import UNAUTHORIZED, AccessPolicy, MessageBudget, Refusal
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
 from blocksight_tui.hub.health import healthy, source_health
 from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
+from blocksight_tui.hub.metrics import CONTENT_TYPE, BusCollector, HubCollector, Metrics
 from blocksight_tui.hub.protocol import (
+    ErrorCode,
     Ping,
     ProtocolError,
     Resume,
@@ -40,6 +44,10 @@ from blocksight_tui.hub.protocol import (
     pong_frame,
     snapshot_frame,
 )
+from blocksight_tui.hub.stats import HubStats
+
+if TYPE_CHECKING:
+    from blocksight_tui.settings import HubSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +63,21 @@ class HubServer:
         host: str = "127.0.0.1",
         port: int = 8765,
         history_size: int = HISTORY_SIZE,
+        *,
+        access: AccessPolicy | None = None,
+        max_message_bytes: int = 16 * 1024,
+        messages_per_second: float = 10.0,
     ) -> None:
         self._bus = bus
+        self._access = access or AccessPolicy()
+        self._max_message_bytes = max_message_bytes
+        self._messages_per_second = messages_per_second
+        self.refused: Counter[str] = Counter()
+        self.closed_for_abuse = 0
+        self.stats = HubStats()
+        self.metrics = Metrics()
+        self.metrics.add(HubCollector(self))
+        self.metrics.add(BusCollector(bus))
         self._history = EventHistory(bus.last_seq, history_size)
         # A client that keeps asking (snapshots, pings, resumes) but does not
         # read would pile up answers no coalescing can drop; past this bound
@@ -73,6 +94,18 @@ class HubServer:
         self._unsubscribe = bus.subscribe(self._on_event)
         self.bound_port: int | None = None
 
+    @classmethod
+    def from_settings(cls, bus: EventBus, hub: HubSettings) -> HubServer:
+        token = hub.token.get_secret_value() if hub.token is not None else None
+        return cls(
+            bus,
+            hub.host,
+            hub.port,
+            access=AccessPolicy(token, hub.origins, hub.max_clients),
+            max_message_bytes=hub.max_message_bytes,
+            messages_per_second=hub.messages_per_second,
+        )
+
     @property
     def client_count(self) -> int:
         return len(self._clients)
@@ -88,6 +121,7 @@ class HubServer:
         app.router.add_get("/api/snapshot", self._snapshot)
         app.router.add_get("/api/schema", self._schema)
         app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/metrics", self._metrics)
         return app
 
     async def start(self) -> None:
@@ -147,29 +181,74 @@ class HubServer:
 
     async def _healthz(self, request: web.Request) -> web.Response:
         """200 with each source's state when healthy, 503 with the reasons
-        when not; never a credential, only what the events already say."""
+        when not; never a credential, only what the events already say.
+        Without the token (when one is set) only the status: a load
+        balancer needs no more, and the reasons may name hosts."""
         report = source_health(self._bus.latest())
         ok = healthy(report)
-        return web.json_response(
-            {"status": "ok" if ok else "degraded", "sources": report}, status=200 if ok else 503
-        )
+        body: dict[str, object] = {"status": "ok" if ok else "degraded"}
+        if self._access.authorized(request.headers, request.query):
+            body["sources"] = report
+        return web.json_response(body, status=200 if ok else 503)
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
+        return web.Response(body=self.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     async def _snapshot(self, request: web.Request) -> web.Response:
+        if (refused := self._unauthorized(request)) is not None:
+            return refused
         events = self._bus.latest()
         return web.Response(
             text="[" + ",".join(e.model_dump_json() for e in events) + "]",
             content_type="application/json",
         )
 
-    async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
+    def _refuse(self, request: web.Request, refusal: Refusal) -> web.Response:
+        self.refused[refusal.reason] += 1
+        log.info("hub refused %s: %s", request.remote or "?", refusal.message)
+        headers = {"WWW-Authenticate": 'Bearer realm="blocksight"'} if refusal.status == 401 else {}
+        if refusal.status == 503:
+            headers["Retry-After"] = "30"
+        return web.json_response(
+            {"error": refusal.reason, "message": refusal.message},
+            status=refusal.status,
+            headers=headers,
+        )
+
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        """For the HTTP answers that carry events: the same token as /ws."""
+        if self._access.authorized(request.headers, request.query):
+            return None
+        return self._refuse(request, UNAUTHORIZED)
+
+    async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        refusal = self._access.refusal(
+            request.headers, request.query, request.host, request.scheme, len(self._clients)
+        )
+        if refusal is not None:
+            return self._refuse(request, refusal)
         # `timeout` bounds the wait for a peer's close reply: a vanished peer
         # must not hold a handler (and so shutdown) for aiohttp's default 10 s.
+        # A bigger frame than `max_msg_size` is closed with 1009 by aiohttp.
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024, timeout=CLOSE_TIMEOUT_S
+            heartbeat=HEARTBEAT_S,
+            max_msg_size=self._max_message_bytes,
+            timeout=CLOSE_TIMEOUT_S,
+            compress=False,
         )
         await ws.prepare(request)
         peer = request.remote or "?"
-        client = ClientSender(peer, ws.send_str)
+        stats = self.stats
+
+        async def send(frame: str) -> None:
+            await ws.send_str(frame)
+            stats.frames_sent += 1
+            stats.bytes_sent += len(frame)
+
+        client = ClientSender(peer, send)
+        budget = MessageBudget(self._messages_per_second)
         # Snapshot and registration in one synchronous step: no event can fall
         # between them, nor reach the client twice.
         client.outbox.put_frame(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
@@ -183,10 +262,26 @@ class HubServer:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR or sender.done():
                     break
-                if msg.type == WSMsgType.TEXT:
-                    self._handle(client, msg.data)
-                elif msg.type == WSMsgType.BINARY and len(client.outbox) <= self._max_pending:
-                    client.outbox.put_frame(error_frame("bad_json", "binary frames are not read"))
+                if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
+                fault: tuple[ErrorCode, str] | None = None
+                if not budget.allow_message():
+                    fault = ("rate_limited", "too many messages; slow down")
+                elif msg.type == WSMsgType.BINARY:
+                    fault = ("bad_json", "binary frames are not read")
+                else:
+                    fault = self._handle(client, msg.data)
+                if fault is None:
+                    continue
+                if not budget.forgive_fault():
+                    log.warning("hub client %s keeps sending bad messages: closing it", peer)
+                    self.closed_for_abuse += 1
+                    await ws.close(
+                        code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad messages"
+                    )
+                    break
+                if len(client.outbox) <= self._max_pending:
+                    client.outbox.put_frame(error_frame(*fault))
         finally:
             self._clients.discard(client)
             self._sockets.pop(client, None)
@@ -197,12 +292,12 @@ class HubServer:
             log.info("hub client %s left (%d now)", peer, len(self._clients))
         return ws
 
-    def _handle(self, client: ClientSender, raw: str) -> None:
-        """Answer one client message; a bad one gets an `error` frame and the
-        connection stays."""
+    def _handle(self, client: ClientSender, raw: str) -> tuple[ErrorCode, str] | None:
+        """Answer one client message; a bad one is returned as the fault to
+        answer with an `error` frame (the connection stays)."""
         if len(client.outbox) > self._max_pending:
             log.debug("hub client %s has too much unread: request ignored", client.name)
-            return
+            return None
         try:
             message = parse_client_message(raw)
             if isinstance(message, Subscribe):
@@ -219,7 +314,8 @@ class HubServer:
             elif isinstance(message, Resume):
                 self._resume(client, message)
         except ProtocolError as exc:
-            client.outbox.put_frame(error_frame(exc.code, exc.message))
+            return exc.code, exc.message
+        return None
 
     def _resume(self, client: ClientSender, message: Resume) -> None:
         """Replay the subscribed events the client missed before it joined,

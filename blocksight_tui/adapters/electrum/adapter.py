@@ -19,6 +19,7 @@ from blocksight_tui.adapters.electrum.lookups import ElectrumLookups
 from blocksight_tui.adapters.electrum.pool import ServerPool
 from blocksight_tui.adapters.electrum.servers import ServerSpec
 from blocksight_tui.adapters.electrum.session import ElectrumFailure, ServerError
+from blocksight_tui.adapters.resilience import BreakerState
 from blocksight_tui.events import (
     EventType,
     FeeBand,
@@ -65,6 +66,14 @@ class ElectrumAdapter:
         self._last = LastGood(SOURCE_NAME)
         self._tip: TipHeight | None = None
         self._wake: Wake = lambda *names: None
+
+    def circuits(self) -> dict[str, BreakerState]:
+        """For /metrics: a server's session counts as closed (passing) while
+        up, open while it is down and waiting to reconnect."""
+        return {
+            f"{SOURCE_NAME}:{link.url}": "closed" if link.state == "up" else "open"
+            for link in self.pool.links
+        }
 
     def polls(self) -> list[Poll]:
         return [

@@ -32,7 +32,7 @@ from blocksight_tui.adapters.prices.providers import (
     parse_mempool_fx,
     plausible,
 )
-from blocksight_tui.adapters.resilience import CircuitBreaker
+from blocksight_tui.adapters.resilience import BreakerState, CircuitBreaker
 from blocksight_tui.events import FxRates, PriceCurrent, PriceQuote, SourceInfo
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,10 @@ class PriceAdapter:
         self._last = LastGood(SOURCE_NAME)
         self._price: PriceCurrent | None = None
         self._session: aiohttp.ClientSession | None = None
+
+    def circuits(self) -> dict[str, BreakerState]:
+        """For /metrics: each provider's breaker."""
+        return {f"{SOURCE_NAME}:{name}": c.breaker.state for name, c in self.clients.items()}
 
     def polls(self) -> list[Poll]:
         return [
