@@ -46,6 +46,9 @@ async def test_healthz_follows_the_chain_source(hub: tuple[EventBus, str]) -> No
     assert body["sources"]["core"]["reasons"] == [
         "tip.height: cannot connect to 127.0.0.1:8332"
     ]
+    bus.publish("tip.height", TIP, SourceInfo(name="core"))  # the node is back
+    status, body = await get(f"{base}/healthz")
+    assert status == 200 and body["status"] == "ok"
 
 
 def test_a_chain_source_that_never_answered_is_unhealthy() -> None:

@@ -123,6 +123,29 @@ async def test_a_browser_page_from_elsewhere_is_refused() -> None:
         assert server.refused["origin"] == 1
 
 
+async def test_without_a_token_only_loopback_names_are_answered() -> None:
+    """DNS rebinding: a page on evil.example, re-resolved to 127.0.0.1, sends
+    its own name as Host; the hub answers it nothing at all."""
+    async with running_hub() as (server, address), aiohttp.ClientSession() as session:
+        port = address.rsplit(":", 1)[1]
+        for path in ("/api/snapshot", "/healthz", "/metrics", "/api/schema"):
+            async with session.get(
+                f"http://{address}{path}", headers={"Host": f"rebind.example:{port}"}
+            ) as response:
+                assert response.status == 403
+            async with session.get(
+                f"http://{address}{path}", headers={"Host": f"localhost:{port}"}
+            ) as response:
+                assert response.status in (200, 503)  # 503: /healthz with no source yet
+        url = f"ws://{address}/ws"
+        assert await handshake_status(url, headers={"Host": f"rebind.example:{port}"}) == 403
+        assert await handshake_status(url, headers={"Host": f"[::1]:{port}"}) == 101
+        assert server.refused["host"] == 5
+    async with running_hub(access=AccessPolicy(TOKEN)) as (_, address):
+        bearer = {"Authorization": f"Bearer {TOKEN}", "Host": "nodebox.lan"}
+        assert await handshake_status(f"ws://{address}/ws", headers=bearer) == 101
+
+
 async def test_any_origin_with_a_star() -> None:
     async with running_hub(access=AccessPolicy(origins=["*"])) as (_, address):
         assert await handshake_status(f"ws://{address}/ws", origin="https://x.example") == 101

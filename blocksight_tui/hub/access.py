@@ -27,6 +27,7 @@ class Refusal:
 UNAUTHORIZED: Final = Refusal(401, "token", "a valid token is required")
 FORBIDDEN_ORIGIN: Final = Refusal(403, "origin", "this page's origin is not allowed")
 FULL: Final = Refusal(503, "full", "too many clients; try again later")
+FOREIGN_HOST: Final = Refusal(403, "host", "this hub answers to loopback names only")
 
 
 def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -74,6 +75,12 @@ class AccessPolicy:
         given = presented_token(headers, query)
         # Compared in constant time: the answer's timing says nothing of the token.
         return given is not None and hmac.compare_digest(given.encode(), self._token)
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Without a token the hub answers only requests addressed to a
+        loopback name: a browser led to it by DNS rebinding (evil.example
+        resolving to 127.0.0.1) sends its own name, and reads nothing."""
+        return self._token is not None or (host is not None and _is_loopback_host(host))
 
     def origin_allowed(self, origin: str | None, host: str | None, scheme: str) -> bool:
         """Scripts and the TUI send no Origin; a browser page must come from the

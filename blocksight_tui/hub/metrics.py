@@ -77,7 +77,7 @@ class HubCollector(Collector):
             "Connections refused before the handshake, by reason.",
             labels=("reason",),
         )
-        for reason in ("token", "origin", "full"):
+        for reason in ("token", "origin", "host", "full"):
             refused.add_metric((reason,), hub.refused[reason])
         yield refused
 

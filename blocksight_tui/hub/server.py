@@ -18,10 +18,17 @@ from collections import Counter
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.typedefs import Handler
 
 from blocksight_tui import __version__
 from blocksight_tui.events import Event, events_json_schema
-from blocksight_tui.hub.access import UNAUTHORIZED, AccessPolicy, MessageBudget, Refusal
+from blocksight_tui.hub.access import (
+    FOREIGN_HOST,
+    UNAUTHORIZED,
+    AccessPolicy,
+    MessageBudget,
+    Refusal,
+)
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
 from blocksight_tui.hub.health import healthy, source_health
@@ -116,7 +123,7 @@ class HubServer:
         return f"ws://{host}:{self.bound_port or self._port}/ws"
 
     def make_app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._loopback_names_only])
         app.router.add_get("/ws", self._websocket)
         app.router.add_get("/api/snapshot", self._snapshot)
         app.router.add_get("/api/schema", self._schema)
@@ -204,6 +211,14 @@ class HubServer:
             text="[" + ",".join(e.model_dump_json() for e in events) + "]",
             content_type="application/json",
         )
+
+    @web.middleware
+    async def _loopback_names_only(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        if not self._access.host_allowed(request.host):
+            return self._refuse(request, FOREIGN_HOST)
+        return await handler(request)
 
     def _refuse(self, request: web.Request, refusal: Refusal) -> web.Response:
         self.refused[refusal.reason] += 1
