@@ -59,7 +59,8 @@ class FakePriceApis:
         if mode == "500":
             return web.json_response({"error": "internal"}, status=500)
         if mode == "429":
-            return web.Response(status=429, headers={"Retry-After": self.retry_after})
+            headers = {"Retry-After": self.retry_after} if self.retry_after else {}
+            return web.Response(status=429, headers=headers)
         if mode == "503-date":
             return web.Response(status=503, headers={"Retry-After": self.retry_after})
         if mode == "slow":

@@ -159,6 +159,25 @@ async def test_retry_after_is_honoured(apis: FakePriceApis, as_date: bool) -> No
         await adapter.close()
 
 
+async def test_a_429_without_retry_after_waits_a_minute(apis: FakePriceApis) -> None:
+    clock = Clock()
+    apis.mode["kraken"] = "429"
+    apis.retry_after = ""
+    adapter = make(apis, clock)
+    try:
+        await price_of(adapter)
+        apis.mode["kraken"] = "ok"
+        clock.advance(59)
+        await price_of(adapter)
+        assert len(apis.requests["kraken"]) == 1
+        clock.advance(2)
+        price, _, _ = await price_of(adapter)
+        assert len(apis.requests["kraken"]) == 2
+        assert "kraken" in {q.provider for q in price.quotes}
+    finally:
+        await adapter.close()
+
+
 async def test_the_circuit_opens_and_closes(apis: FakePriceApis) -> None:
     clock = Clock()
     apis.mode["bitstamp"] = "500"

@@ -22,6 +22,8 @@ from blocksight_tui.adapters.resilience import Backoff, CircuitBreaker
 MAX_BODY: Final = 256 * 1024
 """Coinbase's exchange rates, the largest answer, are a few kilobytes."""
 JSON_TYPES: Final = ("application/json", "text/json")
+TOO_MANY_REQUESTS_WAIT: Final = 60.0
+"""After a 429 that names no wait: asking again at once only earns another."""
 
 
 class FetchError(Exception):
@@ -101,9 +103,12 @@ class ProviderClient:
             ) as response:
                 if response.status in (429, 503):
                     delay = retry_after_seconds(response.headers.get("Retry-After"), self._wall())
+                    after = f", Retry-After {delay:.0f} s" if delay is not None else ""
+                    if delay is None and response.status == 429:
+                        delay = TOO_MANY_REQUESTS_WAIT
+                        after = f", waiting {delay:.0f} s"
                     if delay is not None:
                         self.wait_until = self._clock() + delay
-                    after = f", Retry-After {delay:.0f} s" if delay is not None else ""
                     raise FetchError(f"HTTP {response.status}{after}")
                 if response.status != 200:
                     raise FetchError(f"HTTP {response.status}")
