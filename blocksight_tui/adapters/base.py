@@ -59,9 +59,12 @@ class LastGood:
     def latest(self, event_type: EventType) -> Payload | None:
         return self._payloads.get(event_type)
 
-    def ok(self, event_type: EventType, data: Payload) -> Publication:
+    def ok(self, event_type: EventType, data: Payload, detail: str | None = None) -> Publication:
+        """A good payload; `detail` says which server or build answered."""
         self._payloads[event_type] = data
-        return Publication(event_type, data, SourceInfo(name=self._source_name))
+        return Publication(
+            event_type, data, SourceInfo(name=self._source_name, detail=detail)
+        )
 
     def failed(self, event_type: EventType, reason: str) -> Publication:
         data = self._payloads.get(event_type)

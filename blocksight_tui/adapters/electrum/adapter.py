@@ -92,13 +92,13 @@ class ElectrumAdapter:
     def _on_tip(self) -> None:
         self._wake(TIP_POLL)
 
-    def _source(self) -> SourceInfo:
+    def _detail(self) -> str | None:
+        """Which server answered, running what, speaking which protocol."""
         link = self.pool.active
         if link is None or link.connection is None or link.connection.negotiated is None:
-            return SourceInfo(name=SOURCE_NAME)
+            return None
         n = link.connection.negotiated
-        detail = f"{link.url} · {n.server_software} · protocol {n.protocol}"
-        return SourceInfo(name=SOURCE_NAME, detail=detail)
+        return f"{link.url} · {n.server_software} · protocol {n.protocol}"
 
     def _failed(self, exc: Exception) -> list[Publication]:
         return [self._last.failed(t, str(exc)) for t in STATE_TYPES]
@@ -126,14 +126,14 @@ class ElectrumAdapter:
         )
         out = []
         if change.reorg is not None:
-            out.append(Publication("chain.reorg", change.reorg, self._source()))
+            source = SourceInfo(name=SOURCE_NAME, detail=self._detail())
+            out.append(Publication("chain.reorg", change.reorg, source))
         out.append(self._ok("tip.height", tip))
         self._tip = tip
         return out
 
     def _ok(self, event_type: EventType, data: Any) -> Publication:
-        pub = self._last.ok(event_type, data)
-        return Publication(pub.type, pub.data, self._source())
+        return self._last.ok(event_type, data, self._detail())
 
     async def _hashes_at(self, heights: Sequence[int]) -> list[str]:
         """Hashes of the server's chain at these heights, asking for runs of
