@@ -50,11 +50,15 @@ class ElectrumPlugin(ContextPlugin):
     name: ClassVar[str] = "electrum"
 
     def __init__(self, configured: bool = False) -> None:
+        self._configured = configured
         self._state = ElectrumState(configured=configured)
 
     @property
     def state(self) -> ElectrumState:
         return self._state
+
+    def reset(self) -> None:
+        self._state = ElectrumState(configured=self._configured)
 
     def accepts(self, event: Event) -> bool:
         return event.source.name == SOURCE or (
