@@ -23,6 +23,7 @@ from blocksight_tui.events import (
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.protocol import event_frame, hello_frame, snapshot_frame
 from blocksight_tui.hub.server import HubServer
+from blocksight_tui.orchestrator.main import MainOrchestrator
 from blocksight_tui.remote.frames import BadFrame, ProtocolMismatch, Skipped, read_frame
 from blocksight_tui.remote.link import LINK_LOST, HubLink
 from blocksight_tui.remote.state import LinkState, describe
@@ -431,6 +432,63 @@ async def test_bad_frames_are_refused_and_the_link_goes_on(
     assert link.refused_frames == 3
     assert sink.phase == "connected"
     assert [e.seq for e in sink.events] == [1, 3]
+
+
+# ---------------------------------------------------------------- the orchestrator's side
+
+
+def test_a_reset_forgets_what_events_said_and_keeps_the_setup() -> None:
+    orchestrator = MainOrchestrator.standard(
+        mode="attach", label="ws://box:8765", electrum_configured=True
+    )
+    electrum = SourceInfo(name="electrum")
+    for seq, (kind, payload, source) in enumerate(
+        [
+            ("tip.height", tip(5), CORE),
+            ("chain.reorg", reorg(5), CORE),
+            ("chain.reorg", reorg(5), electrum),
+            ("price.current", PriceCurrent(currency="USD", price=1.0), PRICES),
+        ],
+        start=1,
+    ):
+        orchestrator.handle(make_event(kind, payload, source, seq=seq))  # type: ignore[arg-type]
+    orchestrator.set_link(LinkState("box:8765", "connected"))
+    changed: list[str] = []
+    orchestrator.subscribe(lambda name, _state: changed.append(name))
+    changed.clear()
+
+    orchestrator.reset()
+    assert sorted(changed) == ["blockchain", "electrum", "external_api", "system"]
+    chain = orchestrator.state_of("blockchain")
+    assert chain.tip is None and chain.reorg_count == 0 and chain.recent_blocks == ()
+    assert orchestrator.state_of("external_api").price is None
+    assert orchestrator.state_of("electrum").configured
+    assert orchestrator.state_of("electrum").reorg_count == 0
+    system = orchestrator.state_of("system")
+    assert system.sources == () and system.events_seen == 4
+    assert system.label == "ws://box:8765" and system.link == LinkState("box:8765", "connected")
+
+
+def test_a_reorg_without_data_states_its_source_and_counts_nothing() -> None:
+    orchestrator = MainOrchestrator.standard(mode="attach")
+    electrum = SourceInfo(name="electrum", state="stale", reason=LINK_LOST)
+    orchestrator.handle(make_event("chain.reorg", None, electrum, seq=1))
+    orchestrator.handle(make_event("chain.reorg", None, CORE, seq=2))
+    assert orchestrator.state_of("electrum").reorg_count == 0
+    assert orchestrator.state_of("blockchain").reorg_count == 0
+    assert [i.state for _, i in orchestrator.state_of("system").sources] == ["stale", "ok"]
+
+
+def test_link_states_reach_the_system_state_once_each() -> None:
+    orchestrator = MainOrchestrator.standard(mode="attach")
+    changed: list[str] = []
+    orchestrator.subscribe(lambda name, _state: changed.append(name))
+    changed.clear()
+    state = LinkState("box:8765", "reconnecting", 2, 10.0, "connection refused")
+    orchestrator.set_link(state)
+    orchestrator.set_link(state)
+    assert changed == ["system"]
+    assert orchestrator.state_of("system").link == state
 
 
 # ---------------------------------------------------------------- frames, URLs, states

@@ -271,10 +271,10 @@ class HubLink:
             log.info("hub link: fresh state from the hub (%d events)", len(base.events))
         else:
             # The figures unchanged since the drop come back from the joining
-            # snapshot (they were marked stale); reorgs are events, not state.
+            # snapshot (they were marked stale).
             for event in joined.events:
-                if event.seq <= self.last_seq and event.type != "chain.reorg":
-                    self._deliver(event)
+                if event.seq <= self.last_seq:
+                    self._deliver(_as_state(event))
             missed = [e for seq, e in sorted(events.items()) if seq > self.last_seq]
             log.info("hub link: resumed after #%d, %d events missed", self.last_seq, len(missed))
         for event in missed:
@@ -366,18 +366,27 @@ class HubLink:
 
     def _mark_stale(self) -> None:
         """What the hub last said, marked stale: once per figure, as a failing
-        local source would. Reorgs are events, not figures."""
+        local source would."""
         for event in tuple(self._latest.values()):
-            if event.type == "chain.reorg" or event.source.state != "ok":
+            if event.source.state != "ok":
                 continue
             source = event.source.model_copy(update={"state": "stale", "reason": LINK_LOST})
-            self._sink.handle(event.model_copy(update={"source": source}))
+            self._sink.handle(_as_state(event).model_copy(update={"source": source}))
         # Marked once: what the link delivers next is the hub's again.
         self._latest.clear()
 
     def _set(self, state: LinkState) -> None:
         self.state = state
         self._sink.set_link(state)
+
+
+def _as_state(event: Event) -> Event:
+    """The event as a statement of its source's state only. A reorg happened
+    once: delivered again (marked stale, or restored after a resume) it
+    carries no data, so nothing counts it twice."""
+    if event.type == "chain.reorg":
+        return event.model_copy(update={"data": None})
+    return event
 
 
 def _ended(msg: aiohttp.WSMessage, ws: aiohttp.ClientWebSocketResponse) -> str:

@@ -170,6 +170,8 @@ class BlockSightApp(App[None]):
         self.post_message(StatesChanged())
 
     def on_states_changed(self, message: StatesChanged) -> None:
+        if not self.screen_stack:
+            return  # closing: the screens are gone
         pending, self._pending = self._pending, {}
         self._latest.update(pending)
         for name, state in pending.items():

@@ -76,7 +76,7 @@ class ElectrumPlugin(ContextPlugin):
             new = replace(new, tip=event)
         elif isinstance(event, NetworkFeesEvent):
             new = replace(new, fees=event)
-        elif isinstance(event, ChainReorgEvent):
+        elif isinstance(event, ChainReorgEvent) and event.data is not None:
             new = replace(new, reorg_count=old.reorg_count + 1)
         self._state = new
         return True

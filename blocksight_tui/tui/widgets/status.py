@@ -102,12 +102,16 @@ class StatusBar(Widget):
             return line
         line.append(f" {MODE_LABELS.get(state.mode, state.mode.upper())} ", style="bold reverse")
         if state.link is not None:
+            # Attached: the link first, then what it says of each source;
+            # the count of events goes last, where the width runs out.
             line.append(" ")
             line.append(describe(state.link, self.clock()), style=_LINK_STYLE[state.link.phase])
         if self.feed_error:
             line.append(" feed error: ", style="bold red")
             line.append(self.feed_error, style="red")
-        line.append(f" {fmt.count(state.events_seen)} events")
+        events = f"{fmt.count(state.events_seen)} events"
+        if state.link is None:
+            line.append(f" {events}")
         if state.hub_url:
             line.append(f" · {state.hub_url}")
         for text, source_state in source_summary(state.sources):
@@ -116,4 +120,6 @@ class StatusBar(Widget):
         electrum = self.electrum
         if electrum is not None and electrum.lagging:
             line.append(f" · electrum {electrum.lag} blocks behind the node", style="bold yellow")
+        if state.link is not None:
+            line.append(f" · {events}")
         return line
