@@ -15,6 +15,7 @@ from aiohttp import web
 from blocksight_tui.adapters.resilience import Backoff
 from blocksight_tui.events import (
     ChainReorg,
+    Event,
     PriceCurrent,
     SourceInfo,
     TipHeight,
@@ -432,6 +433,54 @@ async def test_bad_frames_are_refused_and_the_link_goes_on(
     assert link.refused_frames == 3
     assert sink.phase == "connected"
     assert [e.seq for e in sink.events] == [1, 3]
+
+
+async def test_a_hub_that_stops_answering_is_noticed_by_the_heartbeat(
+    stand_in: Callable[..., Awaitable[int]], links: list[HubLink]
+) -> None:
+    async def frozen(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(autoping=False)  # pings go unanswered
+        await ws.prepare(request)
+        await ws.send_str(hello_frame("blocksight/test", 1.0, "s1"))
+        await ws.send_str(snapshot_frame([make_event("tip.height", tip(3), CORE, seq=1)]))
+        async for _ in ws:  # reads the pings, answers none
+            pass
+        return ws
+
+    port = await stand_in(frozen)
+    sink = Recorder()
+    link = HubLink(address(port), sink, heartbeat=0.2, **FAST)  # type: ignore[arg-type]
+    links.append(link)
+    await link.start()
+    await until(lambda: sink.phase == "reconnecting", what="the heartbeat to fail")
+    assert sink.links[-1].last_error == "hub stopped answering"
+    assert sink.state("blockchain").tip.source.state == "stale"
+
+
+class Clumsy(Recorder):
+    """A sink that fails on its first event, as a bug would."""
+
+    def handle(self, event: Event) -> None:
+        if not self.events:
+            self.events.append(event)
+            raise RuntimeError("boom")
+        super().handle(event)
+
+
+async def test_a_failure_in_delivery_is_a_dropped_link_not_a_dead_one(
+    hubs: list[HubServer], links: list[HubLink]
+) -> None:
+    bus = EventBus()
+    bus.publish("tip.height", tip(100), CORE)
+    port = free_port()
+    await start_hub(hubs, bus, port)
+    sink = Clumsy()
+    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    links.append(link)
+    await link.start()
+    await until(lambda: link.connections == 1, what="the second try")
+    assert "RuntimeError: boom" in [s.last_error for s in sink.links]
+    assert sink.phase == "connected" and height_of(sink) == 100
 
 
 # ---------------------------------------------------------------- the orchestrator's side

@@ -118,6 +118,7 @@ class HubLink:
         self._latest: dict[tuple[str, str], Event] = {}
         self._refused_frames = 0
         self._last_refusal_log: float | None = None
+        self._last_failure_log: float | None = None
         self.stream: str | None = None
         """The hub run the delivered events belong to (hello's `stream`)."""
         self.last_seq = 0
@@ -161,13 +162,15 @@ class HubLink:
                     phase, reason = "unavailable", str(exc)
                 except (aiohttp.ClientError, OSError, TimeoutError, LinkError, BadFrame) as exc:
                     reason = _describe(exc)
+                except Exception as exc:
+                    # A bug here must not leave the screen saying "connected".
+                    log.exception("hub link %s failed", self.address.host_port)
+                    reason = f"{type(exc).__name__}: {exc}"
                 self._mark_stale()
                 failures += 1
                 slow = phase != "reconnecting"
                 delay = self._slow_retry if slow else self._backoff.next_delay()
-                log.warning(
-                    "hub link %s: %s; next try in %.1f s", self.address.host_port, reason, delay
-                )
+                self._log_failure(failures, reason, delay)
                 self._set(
                     LinkState(
                         address=self.address.host_port,
@@ -188,6 +191,22 @@ class HubLink:
                         server=self.state.server,
                     )
                 )
+
+    def _log_failure(self, failures: int, reason: str, delay: float) -> None:
+        """The first failure, then at most one a minute while the link is down."""
+        now = time.monotonic()
+        quiet = self._last_failure_log is not None and now - self._last_failure_log < 60.0
+        if failures > 1 and quiet:
+            log.debug("hub link %s: %s (attempt %d)", self.address.host_port, reason, failures)
+            return
+        self._last_failure_log = now
+        log.warning(
+            "hub link %s: %s; next try in %.1f s (attempt %d)",
+            self.address.host_port,
+            reason,
+            delay,
+            failures,
+        )
 
     async def _connect_once(self, session: aiohttp.ClientSession) -> str:
         """One connection, from the handshake to its end; returns why it
@@ -215,8 +234,9 @@ class HubLink:
                 hello = await self._sync(ws)
             self.connections += 1
             self._backoff.reset()
+            self._last_failure_log = None
             log.info(
-                "hub link %s: connected to %s, stream %s from #%d",
+                "hub link %s: connected to %s, stream %s, up to #%d",
                 self.address.host_port,
                 hello.server,
                 hello.stream,
@@ -361,8 +381,8 @@ class HubLink:
         self.last_seq = event.seq
 
     def _deliver(self, event: Event) -> None:
-        self._latest[(event.type, event.source.name)] = event
         self._sink.handle(event)
+        self._latest[(event.type, event.source.name)] = event
 
     def _mark_stale(self) -> None:
         """What the hub last said, marked stale: once per figure, as a failing
