@@ -174,6 +174,50 @@ async def test_a_restarted_listener_is_resumed_with_exactly_the_missed_events(
     assert all(info.state == "ok" for _, info in sink.state("system").sources)
 
 
+async def test_reorgs_published_through_the_restart_each_arrive_once_in_order(
+    hubs: list[HubServer], links: list[HubLink]
+) -> None:
+    """Reorgs are never coalesced, so every one must arrive: the replay and
+    the live events overlap while the link resumes, and neither may be lost
+    nor doubled."""
+    bus = EventBus()
+    bus.publish("tip.height", tip(100), CORE)
+    port = free_port()
+    hub = await start_hub(hubs, bus, port)
+    sink = Recorder()
+    link = HubLink(address(port), sink, backoff=Backoff(0.01, 0.02))
+    links.append(link)
+    await link.start()
+    await until(lambda: sink.phase == "connected")
+    published: list[int] = []
+    stop = asyncio.Event()
+
+    async def keep_reorging() -> None:
+        height = 200
+        while not stop.is_set():
+            event = bus.publish("chain.reorg", reorg(height), CORE)
+            assert event is not None
+            published.append(event.seq)
+            height += 1
+            await asyncio.sleep(0.002)
+
+    publisher = asyncio.create_task(keep_reorging())
+    try:
+        await asyncio.sleep(0.05)
+        await drop_listener(hub)
+        await asyncio.sleep(0.1)
+        await hub.start()
+        await until(lambda: link.connections == 2)
+        await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await publisher
+    await until(lambda: link.last_seq == bus.last_seq, what="the last reorg")
+    delivered = [e.seq for e in sink.events if e.type == "chain.reorg" and e.data is not None]
+    assert delivered == published
+    assert sink.state("blockchain").reorg_count == len(published) > 50
+
+
 async def test_a_figure_unchanged_through_the_drop_is_fresh_again_after_resume(
     hubs: list[HubServer], links: list[HubLink]
 ) -> None:
@@ -481,6 +525,61 @@ async def test_a_failure_in_delivery_is_a_dropped_link_not_a_dead_one(
     await until(lambda: link.connections == 1, what="the second try")
     assert "RuntimeError: boom" in [s.last_error for s in sink.links]
     assert sink.phase == "connected" and height_of(sink) == 100
+
+
+async def test_a_replay_that_arrives_after_live_events_is_put_in_order(
+    stand_in: Callable[..., Awaitable[int]], links: list[HubLink]
+) -> None:
+    """A hub may send events published since the reconnection before the
+    replay of older ones (docs/protocol.md, `resume`): all that comes before
+    the pong is delivered in `seq` order."""
+    ev = {
+        1: make_event("tip.height", tip(1), CORE, seq=1, ts=1.0),
+        2: make_event("tip.height", tip(2), CORE, seq=2, ts=2.0),
+        3: make_event("chain.reorg", reorg(2), CORE, seq=3, ts=3.0),
+        4: make_event("tip.height", tip(3), CORE, seq=4, ts=4.0),
+        5: make_event("tip.height", tip(4), CORE, seq=5, ts=5.0),
+        6: make_event("tip.height", tip(5), CORE, seq=6, ts=6.0),
+        7: make_event("tip.height", tip(6), CORE, seq=7, ts=7.0),
+    }
+    connections: list[list[dict[str, object]]] = []
+
+    async def hub(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        received: list[dict[str, object]] = []
+        connections.append(received)
+        await ws.send_str(hello_frame("blocksight/test", 1.0, "s1"))
+        if len(connections) == 1:
+            await ws.send_str(snapshot_frame([ev[1]]))
+            await ws.send_str(event_frame(ev[2]))
+            await ws.close(code=1001)
+            return ws
+        await ws.send_str(snapshot_frame([ev[5]]))  # as of joining
+        received.append(json.loads(await ws.receive_str()))  # resume
+        received.append(json.loads(await ws.receive_str()))  # ping
+        for seq in (6, 3, 4, 5):  # a live event overtakes the replay
+            await ws.send_str(event_frame(ev[seq]))
+        await ws.send_str('{"frame":"pong","time":1.0}')
+        await ws.send_str(event_frame(ev[7]))
+        async for _ in ws:
+            pass
+        return ws
+
+    port = await stand_in(hub)
+    sink = Recorder()
+    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    links.append(link)
+    await link.start()
+    await until(lambda: link.last_seq == 7, what="seq 7")
+    assert connections[1] == [
+        {"op": "resume", "last_seq": 2, "stream": "s1"},
+        {"op": "ping"},
+    ]
+    delivered = [e.seq for e in sink.events if e.source.state == "ok"]
+    assert delivered == [1, 2, 3, 4, 5, 6, 7]
+    chain = sink.state("blockchain")
+    assert chain.reorg_count == 1 and chain.tip.data == tip(6)
 
 
 # ---------------------------------------------------------------- the orchestrator's side

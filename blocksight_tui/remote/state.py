@@ -29,10 +29,6 @@ class LinkState:
     server: str | None = None
     """The hub's name and version, from its hello."""
 
-    @property
-    def up(self) -> bool:
-        return self.phase == "connected"
-
 
 def describe(state: LinkState, now: float) -> str:
     """One line for the status bar; `now` makes the countdown tick."""
