@@ -8,6 +8,7 @@ import json
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -33,7 +34,6 @@ from tests.attach_support import Recorder, drop_listener, free_port, until
 
 CORE = SourceInfo(name="core")
 PRICES = SourceInfo(name="prices")
-FAST = {"backoff": Backoff(0.02, 0.1), "sync_timeout": 5.0}
 
 
 def tip(height: int, salt: int = 0) -> TipHeight:
@@ -57,6 +57,11 @@ def reorg(height: int) -> ChainReorg:
 
 def address(port: int) -> HubAddress:
     return parse_hub_url(f"ws://127.0.0.1:{port}")
+
+
+def fast_link(port: int, sink: Recorder, **kwargs: Any) -> HubLink:
+    """A link that retries within a tenth of a second."""
+    return HubLink(address(port), sink, backoff=Backoff(0.02, 0.1), sync_timeout=5.0, **kwargs)
 
 
 def height_of(sink: Recorder) -> int | None:
@@ -100,7 +105,7 @@ async def test_the_link_takes_the_hubs_state_then_its_events(
     port = free_port()
     await start_hub(hubs, bus, port)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "connected", what="connected")
@@ -126,7 +131,7 @@ async def test_a_restarted_listener_is_resumed_with_exactly_the_missed_events(
     port = free_port()
     hub = await start_hub(hubs, bus, port)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "connected")
@@ -227,7 +232,7 @@ async def test_a_figure_unchanged_through_the_drop_is_fresh_again_after_resume(
     port = free_port()
     hub = await start_hub(hubs, bus, port)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "connected")
@@ -250,7 +255,7 @@ async def test_a_new_hub_on_the_same_port_replaces_the_state(
     port = free_port()
     old = await start_hub(hubs, first, port)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "connected")
@@ -285,7 +290,7 @@ async def test_a_hub_that_is_not_there_yet_is_waited_for(
 ) -> None:
     port = free_port()
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "reconnecting")
@@ -470,7 +475,7 @@ async def test_bad_frames_are_refused_and_the_link_goes_on(
 
     port = await stand_in(sloppy)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: height_of(sink) == 11)
@@ -493,7 +498,7 @@ async def test_a_hub_that_stops_answering_is_noticed_by_the_heartbeat(
 
     port = await stand_in(frozen)
     sink = Recorder()
-    link = HubLink(address(port), sink, heartbeat=0.2, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink, heartbeat=0.2)
     links.append(link)
     await link.start()
     await until(lambda: sink.phase == "reconnecting", what="the heartbeat to fail")
@@ -519,7 +524,7 @@ async def test_a_failure_in_delivery_is_a_dropped_link_not_a_dead_one(
     port = free_port()
     await start_hub(hubs, bus, port)
     sink = Clumsy()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: link.connections == 1, what="the second try")
@@ -568,7 +573,7 @@ async def test_a_replay_that_arrives_after_live_events_is_put_in_order(
 
     port = await stand_in(hub)
     sink = Recorder()
-    link = HubLink(address(port), sink, **FAST)  # type: ignore[arg-type]
+    link = fast_link(port, sink)
     links.append(link)
     await link.start()
     await until(lambda: link.last_seq == 7, what="seq 7")

@@ -4,9 +4,10 @@ while the hub is away, and a restarted hub's state once it is back."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+from textual.pilot import Pilot
 
 from blocksight_tui.adapters.resilience import Backoff
 from blocksight_tui.hub.bus import EventBus
@@ -31,10 +32,12 @@ async def hubs() -> AsyncIterator[list[HubServer]]:
         await hub.stop()
 
 
-async def wait_for(pilot: object, predicate: object, what: str, tries: int = 200) -> None:
+async def wait_for(
+    pilot: Pilot[None], predicate: Callable[[], bool], what: str, tries: int = 200
+) -> None:
     for _ in range(tries):
-        await pilot.pause(0.02)  # type: ignore[attr-defined]
-        if predicate():  # type: ignore[operator]
+        await pilot.pause(0.02)
+        if predicate():
             return
     raise AssertionError(f"timed out waiting for {what}")
 
