@@ -662,6 +662,27 @@ def test_frames_with_fields_a_newer_hub_adds_are_read() -> None:
         read_frame("[1, 2]")
 
 
+def test_events_a_newer_hub_extends_are_read_and_wrong_ones_refused() -> None:
+    from tests.tui_support import all_events
+
+    info = next(p for kind, p, _ in all_events() if kind == "blockchain.info")
+    event = make_event("blockchain.info", info, CORE, seq=9, ts=1.0).model_dump(mode="json")
+    event["region"] = "eu"
+    event["source"]["latency_ms"] = 3
+    event["data"]["mempool_policy"] = {"rbf": True}
+    event["data"]["recent_blocks"][0]["miner_country"] = "IS"
+    event["data"]["chain_tips"][0]["work"] = "ff"
+    frame = read_frame(json.dumps({"frame": "event", "event": event, "hop": 1}))
+    assert not isinstance(frame, Skipped) and frame.frame == "event"
+    assert frame.event.data == info  # type: ignore[union-attr]
+    snapshot = read_frame(json.dumps({"frame": "snapshot", "last_seq": 9, "events": [event]}))
+    assert snapshot.events[0].data == info  # type: ignore[union-attr]
+
+    event["data"]["blocks"] = -1
+    with pytest.raises(BadFrame, match="blocks"):
+        read_frame(json.dumps({"frame": "event", "event": event}))
+
+
 @pytest.mark.parametrize(
     ("text", "url", "label"),
     [

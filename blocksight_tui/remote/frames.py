@@ -1,21 +1,23 @@
 """Reading the hub's frames on the client side: validated against the
 protocol's models, and lenient where docs/protocol.md asks a client to be.
 
-Within a version the hub may add fields, frame kinds and event types: unknown
-fields are dropped before validation, an unknown frame or event type is
-skipped. Anything else that does not fit the models is refused with a
-`BadFrame` that says why, and the link goes on.
+Within a version the hub may add fields (to frames and to event payloads),
+frame kinds and event types: unknown fields are dropped before validation, at
+any depth, and an unknown frame or event type is skipped. So a laptop keeps
+reading a node box's hub that was upgraded first. Anything else that does not
+fit the models is refused with a `BadFrame` that says why, and the link goes on.
 """
 
 from __future__ import annotations
 
 import json
+import types
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Annotated, Any, Final, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from blocksight_tui.events import EVENT_TYPES, Event, parse_event
+from blocksight_tui.events import ENVELOPES, EVENT_TYPES, Event, parse_event
 from blocksight_tui.hub.protocol import (
     PROTOCOL_VERSION,
     ErrorFrame,
@@ -73,8 +75,10 @@ def read_frame(raw: str | bytes) -> ServerFrame | Skipped:
             value["types"] = [t for t in types if t in EVENT_TYPES]
     elif kind == "event":
         event = value.get("event")
-        if isinstance(event, dict) and event.get("type") not in EVENT_TYPES:
-            return Skipped(f"event {event.get('type')!r}")
+        if isinstance(event, dict):
+            if event.get("type") not in EVENT_TYPES:
+                return Skipped(f"event {event.get('type')!r}")
+            value["event"] = known_fields(ENVELOPES[event["type"]], event)
     elif kind == "snapshot":
         return _snapshot(value)
     model = _MODELS.get(kind)
@@ -96,10 +100,33 @@ def _snapshot(value: dict[str, Any]) -> SnapshotFrame:
         if raw.get("type") not in EVENT_TYPES:
             continue
         try:
-            parsed.append(parse_event(raw))
+            parsed.append(parse_event(known_fields(ENVELOPES[raw["type"]], raw)))
         except ValidationError as exc:
             raise BadFrame(f"snapshot: events.{i}: {_first_error(exc)}") from None
     return _validate(SnapshotFrame, {**value, "events": parsed})  # type: ignore[return-value]
+
+
+def known_fields(annotation: Any, value: Any) -> Any:
+    """`value` without the keys the models under `annotation` do not know,
+    at any depth: through optional fields, tuples, lists and dicts of models."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if not isinstance(value, dict):
+            return value
+        fields = annotation.model_fields
+        return {k: known_fields(fields[k].annotation, v) for k, v in value.items() if k in fields}
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return known_fields(args[0], value)
+    if origin in (Union, types.UnionType):
+        models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        return known_fields(models[0], value) if len(models) == 1 else value
+    if origin in (tuple, list) and isinstance(value, list):
+        if origin is list or (len(args) == 2 and args[1] is Ellipsis):
+            return [known_fields(args[0], item) for item in value]
+        return value
+    if origin is dict and isinstance(value, dict) and len(args) == 2:
+        return {k: known_fields(args[1], v) for k, v in value.items()}
+    return value
 
 
 def _validate(model: type[BaseModel], value: dict[str, Any]) -> BaseModel:
