@@ -27,7 +27,7 @@ from blocksight_tui.hub.protocol import event_frame, hello_frame, snapshot_frame
 from blocksight_tui.hub.server import HubServer
 from blocksight_tui.orchestrator.main import MainOrchestrator
 from blocksight_tui.remote.frames import BadFrame, ProtocolMismatch, Skipped, read_frame
-from blocksight_tui.remote.link import LINK_LOST, HubLink
+from blocksight_tui.remote.link import LINK_LOST, HubLink, token_notices
 from blocksight_tui.remote.state import LinkState, describe
 from blocksight_tui.remote.url import HubAddress, parse_hub_url
 from tests.attach_support import Recorder, drop_listener, free_port, until
@@ -585,6 +585,26 @@ async def test_a_replay_that_arrives_after_live_events_is_put_in_order(
     assert delivered == [1, 2, 3, 4, 5, 6, 7]
     chain = sink.state("blockchain")
     assert chain.reorg_count == 1 and chain.tip.data == tip(6)
+
+
+@pytest.mark.parametrize(
+    ("url", "warned"),
+    [
+        ("ws://192.0.2.7:8765", True),
+        ("wss://192.0.2.7:8765", False),
+        ("ws://127.0.0.1:8765", False),
+        ("ws://[::1]:8765", False),
+        ("ws://localhost:8765", False),
+    ],
+)
+def test_a_token_over_plain_ws_to_another_machine_is_warned_of(url: str, warned: bool) -> None:
+    from pydantic import SecretStr
+
+    notices = token_notices(parse_hub_url(url), SecretStr("t"))
+    assert bool(notices) == warned
+    if warned:
+        assert "unencrypted" in notices[0] and "SSH tunnel" in notices[0]
+    assert token_notices(parse_hub_url(url), None) == []
 
 
 # ---------------------------------------------------------------- the orchestrator's side

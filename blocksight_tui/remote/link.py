@@ -133,11 +133,13 @@ class HubLink:
 
     # ------------------------------------------------------------ feed
 
-    async def start(self) -> None:
+    async def start(self) -> list[str]:
         """Start the link in the background and return at once: the screen
-        shows its state, whatever the hub does."""
+        shows its state, whatever the hub does. Returns what the user should
+        be told before anything is sent."""
         self._set(LinkState(address=self.address.host_port))
         self._task = asyncio.create_task(self._run(), name=f"hub-link:{self.address.host_port}")
+        return token_notices(self.address, self._token)
 
     async def stop(self) -> None:
         if self._task is None:
@@ -398,6 +400,16 @@ class HubLink:
     def _set(self, state: LinkState) -> None:
         self.state = state
         self._sink.set_link(state)
+
+
+def token_notices(address: HubAddress, token: SecretStr | None) -> list[str]:
+    """A token sent in clear to another machine is worth a word."""
+    if token is not None and address.scheme == "ws" and not address.loopback:
+        return [
+            f"the token travels unencrypted over ws:// to {address.host}: "
+            "prefer wss:// or an SSH tunnel"
+        ]
+    return []
 
 
 def _as_state(event: Event) -> Event:
