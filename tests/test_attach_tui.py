@@ -4,9 +4,12 @@ while the hub is away, and a restarted hub's state once it is back."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from aiohttp import web
+from pydantic import SecretStr
 from textual.pilot import Pilot
 
 from blocksight_tui.adapters.resilience import Backoff
@@ -94,3 +97,28 @@ async def test_attached_at_80x24_the_link_and_the_remote_figures_show(
         assert "core ok" in line and "prices" not in line
         await pilot.press("q")
     assert link._task is None  # quitting stopped the link
+
+
+async def test_a_refused_token_is_said_in_the_status_line() -> None:
+    async def refuse(request: web.Request) -> web.Response:
+        return web.Response(status=401)
+
+    app_ = web.Application()
+    app_.router.add_get("/ws", refuse)
+    runner = web.AppRunner(app_)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        address = parse_hub_url(f"ws://127.0.0.1:{port}/ws")
+        orchestrator = MainOrchestrator.standard(mode="attach", label=address.label)
+        link = HubLink(address, orchestrator, token=SecretStr("wrong"))
+        app = BlockSightApp(orchestrator, link)
+        async with app.run_test(size=(80, 24)) as pilot:
+            status = app.query_one(StatusBar)
+            await wait_for(pilot, lambda: "refused" in widget_text(status), "refused")
+            line = widget_text(status)
+            assert re.search(r"refused: bad or missing token \(HTTP 401\) · retry in \d+ s", line)
+            assert "waiting…" in widget_text(app.query_one(TipPanel))
+    finally:
+        await runner.cleanup()
