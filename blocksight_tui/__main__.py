@@ -1,5 +1,6 @@
-"""The command line: `blocksight` (the TUI with the hub inside) and
-`blocksight serve` (the hub alone, headless, for node boxes and services)."""
+"""The command line: `blocksight` (the TUI with the hub inside),
+`blocksight serve` (the hub alone, headless, for node boxes and services) and
+`blocksight attach URL` (the TUI on a remote hub's events)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sys
 
 from blocksight_tui.cli import Invocation, parse_command_line
 from blocksight_tui.node_discovery import discover_rpc_endpoint
+from blocksight_tui.orchestrator.main import MainOrchestrator
+from blocksight_tui.remote.link import HubLink
 from blocksight_tui.runtime import NoNodeError, Runtime, choose_mode
 from blocksight_tui.settings import Settings, SettingsError, default_log_file
 
@@ -71,8 +74,22 @@ async def serve(runtime: Runtime) -> None:
     await runtime.stop()
 
 
+def build_attach(invocation: Invocation) -> tuple[MainOrchestrator, HubLink]:
+    """The orchestrator fed by the remote hub alone: no adapter, no local
+    hub, no node discovery (the local bitcoin.conf is never read)."""
+    assert invocation.hub is not None
+    orchestrator = MainOrchestrator.standard(mode="attach", label=invocation.hub.label)
+    return orchestrator, HubLink(invocation.hub, orchestrator, token=invocation.token)
+
+
+def run_attach(invocation: Invocation) -> None:
+    from blocksight_tui.tui.app import run_app
+
+    orchestrator, link = build_attach(invocation)
+    run_app(orchestrator, link)
+
+
 def run_tui(runtime: Runtime) -> None:
-    from blocksight_tui.orchestrator.main import MainOrchestrator
     from blocksight_tui.tui.app import run_app
 
     orchestrator = MainOrchestrator.standard(
@@ -88,6 +105,9 @@ def run_tui(runtime: Runtime) -> None:
 def main(argv: list[str] | None = None) -> None:
     invocation = parse_command_line(argv)
     setup_logging(invocation.settings, to_stderr=invocation.command == "serve")
+    if invocation.command == "attach":
+        run_attach(invocation)
+        return
     runtime = build_runtime(invocation)
     if invocation.command == "serve":
         if runtime.hub is None:

@@ -9,18 +9,23 @@ status 2: a service manager's log shows the cause, not a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal, NoReturn
 
+from pydantic import SecretStr
+
 from blocksight_tui import __version__
+from blocksight_tui.remote.url import HubAddress, parse_hub_url
 from blocksight_tui.settings import (
     CONFIG_FILE_NAME,
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
     NETWORKS,
+    HubSettings,
     Settings,
     SettingsError,
     load_settings,
@@ -29,7 +34,9 @@ from blocksight_tui.settings import (
 PROG: Final = "blocksight"
 EXIT_USAGE: Final = 2
 
-Command = Literal["tui", "serve"]
+Command = Literal["tui", "serve", "attach"]
+
+TOKEN_ENV: Final = f"{ENV_PREFIX}HUB{ENV_NESTED_DELIMITER}TOKEN"
 
 # argparse keeps, per setting, the flag that set it under this suffix, so a
 # validation error can name the flag the user typed.
@@ -54,11 +61,30 @@ Without a node configured or answering, the demo runs (demo.mode = "auto").
 """
 
 
+_ATTACH_DESCRIPTION: Final = """\
+Run the terminal interface on the events of a remote hub (`blocksight serve`
+on the node's box) instead of a local node: no node is looked for, no local
+hub is started."""
+
+_ATTACH_EPILOG: Final = f"""\
+The token is sent as "Authorization: Bearer <token>". It comes from --token,
+else the setting hub.token ({TOKEN_ENV}).
+
+Over SSH, with the hub listening on the node box's loopback:
+  ssh -L 8765:127.0.0.1:8765 nodebox
+  blocksight attach ws://127.0.0.1:8765
+"""
+
+
 @dataclass(frozen=True)
 class Invocation:
     command: Command
     settings: Settings
     network_explicit: bool
+    hub: HubAddress | None = None
+    """attach: the remote hub."""
+    token: SecretStr | None = None
+    """attach: the hub's bearer token, if any."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -102,12 +128,7 @@ def _setting(
         )
 
 
-def _add_options(options: argparse.ArgumentParser) -> None:
-    """The options shared by every command, accepted before or after it.
-
-    Added to each parser rather than through `parents=`, which drops the
-    mutually exclusive group out of its section in the help (before 3.13).
-    """
+def _add_config_option(options: argparse.ArgumentParser) -> None:
     options.add_argument(
         "--config",
         dest="config",
@@ -115,6 +136,15 @@ def _add_options(options: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help=f"TOML settings file (default: ~/.config/blocksight/{CONFIG_FILE_NAME} if present)",
     )
+
+
+def _add_options(options: argparse.ArgumentParser) -> None:
+    """The options shared by every command, accepted before or after it.
+
+    Added to each parser rather than through `parents=`, which drops the
+    mutually exclusive group out of its section in the help (before 3.13).
+    """
+    _add_config_option(options)
 
     node = options.add_argument_group("node (default: found through bitcoin.conf and the cookie)")
     _setting(
@@ -201,7 +231,10 @@ def _add_options(options: argparse.ArgumentParser) -> None:
         const="off",
     )
     _setting(demo, "--seed", "demo.seed", "seed of the simulation (default: random)", metavar="N")
+    _add_log_options(options)
 
+
+def _add_log_options(options: argparse.ArgumentParser) -> None:
     log = options.add_argument_group("log")
     _setting(
         log,
@@ -230,7 +263,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     _add_options(parser)
-    # Room for more commands (such as `attach URL`) beside `serve`.
     commands = parser.add_subparsers(
         dest="command",
         metavar="COMMAND",
@@ -246,6 +278,24 @@ def build_parser() -> argparse.ArgumentParser:
         argument_default=argparse.SUPPRESS,
     )
     _add_options(serve)
+    attach = commands.add_parser(
+        "attach",
+        help="the terminal interface on a remote hub's events (ws://HOST:PORT)",
+        description=_ATTACH_DESCRIPTION,
+        epilog=_ATTACH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        argument_default=argparse.SUPPRESS,
+    )
+    attach.add_argument(
+        "url", metavar="URL", help="the hub: ws://HOST:PORT or wss://HOST:PORT (path /ws)"
+    )
+    attach.add_argument(
+        "--token",
+        metavar="TOKEN",
+        help=f"the hub's token; other users can see it in the process list, prefer {TOKEN_ENV}",
+    )
+    _add_config_option(attach)
+    _add_log_options(attach)
     return parser
 
 
@@ -254,8 +304,23 @@ def parse_command_line(
 ) -> Invocation:
     """Parse `argv` (default `sys.argv[1:]`) and load the settings, or exit with status 2."""
     namespace = vars(build_parser().parse_args(argv))
-    command: Command = "serve" if namespace.pop("command", None) == "serve" else "tui"
+    command: Command = namespace.pop("command", None) or "tui"
     config_path: Path | None = namespace.pop("config", None)
+    hub: HubAddress | None = None
+    url: str | None = namespace.pop("url", None)
+    token_flag: str | None = namespace.pop("token", None)
+    env_token: str | None = None
+    if url is not None:
+        try:
+            hub = parse_hub_url(url)
+        except ValueError as exc:
+            _fail(f"invalid hub URL {url!r}: {exc}")
+        if "token" not in HubSettings.model_fields:
+            # Hook until the settings have `hub.token`: the variable is read
+            # here, and kept from the loader, which would refuse it as unknown.
+            env = os.environ if environ is None else environ
+            env_token = next((v for k, v in env.items() if k.upper() == TOKEN_ENV), None)
+            environ = {k: v for k, v in env.items() if k.upper() != TOKEN_ENV}
 
     overrides: dict[str, Any] = {}
     flags: dict[tuple[str, ...], str] = {}
@@ -271,8 +336,22 @@ def parse_command_line(
     except SettingsError as exc:
         _fail(str(exc))
     return Invocation(
-        command=command, settings=settings, network_explicit=settings.network_explicit
+        command=command,
+        settings=settings,
+        network_explicit=settings.network_explicit,
+        hub=hub,
+        token=_token(token_flag, settings, env_token) if hub is not None else None,
     )
+
+
+def _token(flag: str | None, settings: Settings, env_token: str | None) -> SecretStr | None:
+    """--token, else the setting hub.token (or its variable, read directly)."""
+    setting = getattr(settings.hub, "token", None)
+    if flag:
+        return SecretStr(flag)
+    if isinstance(setting, SecretStr) and setting.get_secret_value():
+        return setting
+    return SecretStr(env_token) if env_token else None
 
 
 def _fail(message: str) -> NoReturn:

@@ -141,7 +141,7 @@ def test_config_flag_after_serve(tmp_path: Path) -> None:
         (["--network", "mainnet"], "argument --network: invalid choice: 'mainnet'"),
         (["--demo", "--no-demo"], "not allowed with argument"),
         (["--bogus"], "unrecognized arguments: --bogus"),
-        (["attach", "ws://x"], "invalid choice: 'attach'"),
+        (["watch", "ws://x"], "invalid choice: 'watch'"),
         (["--hub-port"], "expected one argument"),
     ],
 )

@@ -18,6 +18,7 @@ from blocksight_tui.orchestrator.plugins.blockchain import BlockchainPlugin
 from blocksight_tui.orchestrator.plugins.electrum import ElectrumPlugin
 from blocksight_tui.orchestrator.plugins.external_api import ExternalApiPlugin
 from blocksight_tui.orchestrator.plugins.system import Mode, SystemPlugin
+from blocksight_tui.remote.state import LinkState
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,29 @@ class MainOrchestrator:
 
         return unsubscribe
 
+    def reset(self) -> None:
+        """Every plugin forgets what the events said: the remote hub's fresh
+        state follows. Listeners hear of each plugin's reset state."""
+        for name, plugin in self._plugins.items():
+            try:
+                plugin.reset()
+            except Exception:
+                self.failures[name] = self.failures.get(name, 0) + 1
+                log.exception("plugin %s failed to reset", name)
+            self._notify_all(name, plugin.state)
+
+    def set_link(self, link: LinkState) -> None:
+        """The link to the remote hub changed (attach mode)."""
+        for name, plugin in self._plugins.items():
+            try:
+                if not plugin.link_changed(link):
+                    continue
+            except Exception:
+                self.failures[name] = self.failures.get(name, 0) + 1
+                log.exception("plugin %s failed on the link state", name)
+                continue
+            self._notify_all(name, plugin.state)
+
     def handle(self, event: Event) -> None:
         for name, plugin in self._plugins.items():
             try:
@@ -83,8 +107,11 @@ class MainOrchestrator:
                 self.failures[name] = self.failures.get(name, 0) + 1
                 log.exception("plugin %s failed on %s #%d", name, event.type, event.seq)
                 continue
-            for listener in tuple(self._listeners):
-                self._notify_one(listener, name, plugin.state)
+            self._notify_all(name, plugin.state)
+
+    def _notify_all(self, name: str, state: Any) -> None:
+        for listener in tuple(self._listeners):
+            self._notify_one(listener, name, state)
 
     @staticmethod
     def _notify_one(listener: StateListener, name: str, state: Any) -> None:

@@ -68,7 +68,7 @@ def subtitle(state: SystemState) -> str:
     if state.mode == "demo":
         return "DEMO · simulated network"
     if state.mode == "attach":
-        return f"attached · {state.hub_url or state.label or 'hub'}"
+        return f"ATTACHED {state.label or state.hub_url or 'hub'}"
     return state.label or "node"
 
 
@@ -108,7 +108,7 @@ class BlockSightApp(App[None]):
             yield NetworkPanel(id="network", classes="panel", clock=self.clock)
             yield MiningPanel(id="mining", classes="panel", clock=self.clock)
             yield PricePanel(id="price", classes="panel", clock=self.clock)
-        yield StatusBar(id="status")
+        yield StatusBar(id="status", clock=self.clock)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -170,6 +170,8 @@ class BlockSightApp(App[None]):
         self.post_message(StatesChanged())
 
     def on_states_changed(self, message: StatesChanged) -> None:
+        if not self.screen_stack:
+            return  # closing: the screens are gone
         pending, self._pending = self._pending, {}
         self._latest.update(pending)
         for name, state in pending.items():

@@ -8,6 +8,7 @@ from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from blocksight_tui.events import Event
+from blocksight_tui.remote.state import LinkState
 
 
 class ContextPlugin(ABC):
@@ -25,3 +26,11 @@ class ContextPlugin(ABC):
     @abstractmethod
     def state(self) -> Any:
         """The current state: a frozen dataclass, safe to hand to any reader."""
+
+    def reset(self) -> None:  # noqa: B027 - optional: a no-op for plugins that keep nothing
+        """Forget what the events said (a restarted remote hub sends a fresh
+        state); what the plugin was built with stays."""
+
+    def link_changed(self, link: LinkState) -> bool:
+        """The link to a remote hub changed; True when the state changed."""
+        return False

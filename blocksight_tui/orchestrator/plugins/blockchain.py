@@ -56,6 +56,10 @@ class BlockchainPlugin(ContextPlugin):
     def state(self) -> BlockchainState:
         return self._state
 
+    def reset(self) -> None:
+        self._state = BlockchainState()
+        self._electrum_only = True
+
     def accepts(self, event: Event) -> bool:
         if event.type not in self._FIELDS and event.type not in ("tip.height", "chain.reorg"):
             return False

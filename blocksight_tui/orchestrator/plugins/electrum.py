@@ -50,11 +50,15 @@ class ElectrumPlugin(ContextPlugin):
     name: ClassVar[str] = "electrum"
 
     def __init__(self, configured: bool = False) -> None:
+        self._configured = configured
         self._state = ElectrumState(configured=configured)
 
     @property
     def state(self) -> ElectrumState:
         return self._state
+
+    def reset(self) -> None:
+        self._state = ElectrumState(configured=self._configured)
 
     def accepts(self, event: Event) -> bool:
         return event.source.name == SOURCE or (
@@ -72,7 +76,7 @@ class ElectrumPlugin(ContextPlugin):
             new = replace(new, tip=event)
         elif isinstance(event, NetworkFeesEvent):
             new = replace(new, fees=event)
-        elif isinstance(event, ChainReorgEvent):
+        elif isinstance(event, ChainReorgEvent) and event.data is not None:
             new = replace(new, reorg_count=old.reorg_count + 1)
         self._state = new
         return True

@@ -25,6 +25,9 @@ class ExternalApiPlugin(ContextPlugin):
     def state(self) -> ExternalApiState:
         return self._state
 
+    def reset(self) -> None:
+        self._state = ExternalApiState()
+
     def accepts(self, event: Event) -> bool:
         return event.type in ("price.current", "fx.rates")
 

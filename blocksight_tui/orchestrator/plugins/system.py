@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 
 from blocksight_tui.events import Event, SourceInfo
 from blocksight_tui.orchestrator.plugins.base import ContextPlugin
+from blocksight_tui.remote.state import LinkState
 
 Mode = Literal["demo", "node", "attach"]
 
@@ -24,6 +25,8 @@ class SystemState:
     last_event_at: float | None = None
     sources: tuple[tuple[str, SourceInfo], ...] = ()
     """Latest source info per event type, in first-seen order."""
+    link: LinkState | None = None
+    """Attached to a remote hub: how the link is doing."""
 
 
 class SystemPlugin(ContextPlugin):
@@ -35,6 +38,16 @@ class SystemPlugin(ContextPlugin):
     @property
     def state(self) -> SystemState:
         return self._state
+
+    def reset(self) -> None:
+        """Sources the fresh state does not name any more go; the count of
+        events seen goes on."""
+        self._state = replace(self._state, sources=())
+
+    def link_changed(self, link: LinkState) -> bool:
+        old = self._state
+        self._state = replace(old, link=link)
+        return self._state != old
 
     def accepts(self, event: Event) -> bool:
         return True

@@ -1,8 +1,14 @@
-"""One line at the bottom: mode, hub, events seen, and how each source is doing."""
+"""One line at the bottom: mode, hub, events seen, and how each source is doing.
+
+Attached to a remote hub, the link's state comes right after the mode, as it
+decides how far every figure can be trusted; its countdown ticks.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.app import RenderResult
@@ -12,6 +18,7 @@ from textual.widget import Widget
 from blocksight_tui.events import SourceInfo
 from blocksight_tui.orchestrator.plugins.electrum import ElectrumState
 from blocksight_tui.orchestrator.plugins.system import SystemState
+from blocksight_tui.remote.state import LinkPhase, describe
 from blocksight_tui.render import format as fmt
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,14 @@ SHORT_TYPES = {
 }
 _RANK = {"ok": 0, "stale": 1, "unavailable": 2}
 _STYLE = {"ok": "", "stale": "bold yellow", "unavailable": "bold red"}
+_LINK_STYLE: dict[LinkPhase, str] = {
+    "connected": "green",
+    "connecting": "bold yellow",
+    "reconnecting": "bold yellow",
+    "refused": "bold red",
+    "unavailable": "bold red",
+}
+MODE_LABELS = {"attach": "ATTACHED"}
 
 
 def source_summary(sources: tuple[tuple[str, SourceInfo], ...]) -> list[tuple[str, str]]:
@@ -55,6 +70,23 @@ class StatusBar(Widget):
     feed_error: reactive[str | None] = reactive(None)
     electrum: reactive[ElectrumState | None] = reactive(None)
 
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,  # noqa: A002 - Textual's own parameter name
+    ) -> None:
+        super().__init__(id=id)
+        self.clock = clock
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick, name="link-countdown")
+
+    def _tick(self) -> None:
+        link = self.data.link if self.data is not None else None
+        if link is not None and link.retry_at is not None:
+            self.refresh()
+
     def render(self) -> RenderResult:
         try:
             return self._line()
@@ -68,11 +100,18 @@ class StatusBar(Widget):
         if state is None:
             line.append("waiting…", style="italic")
             return line
-        line.append(f" {state.mode.upper()} ", style="bold reverse")
+        line.append(f" {MODE_LABELS.get(state.mode, state.mode.upper())} ", style="bold reverse")
+        if state.link is not None:
+            # Attached: the link first, then what it says of each source;
+            # the count of events goes last, where the width runs out.
+            line.append(" ")
+            line.append(describe(state.link, self.clock()), style=_LINK_STYLE[state.link.phase])
         if self.feed_error:
             line.append(" feed error: ", style="bold red")
             line.append(self.feed_error, style="red")
-        line.append(f" {fmt.count(state.events_seen)} events")
+        events = f"{fmt.count(state.events_seen)} events"
+        if state.link is None:
+            line.append(f" {events}")
         if state.hub_url:
             line.append(f" · {state.hub_url}")
         for text, source_state in source_summary(state.sources):
@@ -81,4 +120,6 @@ class StatusBar(Widget):
         electrum = self.electrum
         if electrum is not None and electrum.lagging:
             line.append(f" · electrum {electrum.lag} blocks behind the node", style="bold yellow")
+        if state.link is not None:
+            line.append(f" · {events}")
         return line

@@ -1,0 +1,79 @@
+"""Where a remote hub is: `ws://HOST:PORT[/ws]` or `wss://…`, checked before
+anything connects, so a typo is one line at start-up rather than a link that
+never comes up."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Final, Literal
+from urllib.parse import urlsplit
+
+DEFAULT_PATH: Final = "/ws"
+SCHEMES: Final = ("ws", "wss")
+
+
+@dataclass(frozen=True)
+class HubAddress:
+    scheme: Literal["ws", "wss"]
+    host: str
+    port: int
+    path: str = DEFAULT_PATH
+
+    @property
+    def host_port(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    @property
+    def loopback(self) -> bool:
+        """This machine: an SSH tunnel's end, or a hub beside the screen."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def url(self) -> str:
+        """What is connected to."""
+        return f"{self.scheme}://{self.host_port}{self.path}"
+
+    @property
+    def label(self) -> str:
+        """What is shown: the URL as typed, without the usual `/ws`."""
+        path = "" if self.path == DEFAULT_PATH else self.path
+        return f"{self.scheme}://{self.host_port}{path}"
+
+
+def parse_hub_url(text: str) -> HubAddress:
+    """The hub at `text`, or ValueError saying what is wrong with it.
+
+    A missing port is the scheme's (80, 443), as a browser would take it;
+    a missing path is the hub's `/ws`.
+    """
+    try:
+        parts = urlsplit(text.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    scheme = parts.scheme.lower()
+    if scheme not in SCHEMES:
+        raise ValueError("it must start with ws:// or wss://")
+    if not parts.hostname:
+        raise ValueError("it names no host")
+    if port == 0:
+        raise ValueError("port 0 is no hub's port")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("no user or password in the URL: use --token")
+    if parts.query or parts.fragment:
+        # A token in the URL would show on screen, in the log and in `ps`.
+        raise ValueError("no query in the URL: pass the token with --token")
+    path = parts.path.rstrip("/") or DEFAULT_PATH
+    return HubAddress(
+        scheme="wss" if scheme == "wss" else "ws",
+        host=parts.hostname,
+        port=port if port is not None else (443 if scheme == "wss" else 80),
+        path=path,
+    )
