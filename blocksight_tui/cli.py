@@ -9,7 +9,6 @@ status 2: a service manager's log shows the cause, not a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from blocksight_tui.settings import (
     ENV_NESTED_DELIMITER,
     ENV_PREFIX,
     NETWORKS,
-    HubSettings,
     Settings,
     SettingsError,
     load_settings,
@@ -309,18 +307,11 @@ def parse_command_line(
     hub: HubAddress | None = None
     url: str | None = namespace.pop("url", None)
     token_flag: str | None = namespace.pop("token", None)
-    env_token: str | None = None
     if url is not None:
         try:
             hub = parse_hub_url(url)
         except ValueError as exc:
             _fail(f"invalid hub URL {url!r}: {exc}")
-        if "token" not in HubSettings.model_fields:
-            # Hook until the settings have `hub.token`: the variable is read
-            # here, and kept from the loader, which would refuse it as unknown.
-            env = os.environ if environ is None else environ
-            env_token = next((v for k, v in env.items() if k.upper() == TOKEN_ENV), None)
-            environ = {k: v for k, v in env.items() if k.upper() != TOKEN_ENV}
 
     overrides: dict[str, Any] = {}
     flags: dict[tuple[str, ...], str] = {}
@@ -340,18 +331,8 @@ def parse_command_line(
         settings=settings,
         network_explicit=settings.network_explicit,
         hub=hub,
-        token=_token(token_flag, settings, env_token) if hub is not None else None,
+        token=(SecretStr(token_flag) if token_flag else settings.hub.token) if hub else None,
     )
-
-
-def _token(flag: str | None, settings: Settings, env_token: str | None) -> SecretStr | None:
-    """--token, else the setting hub.token (or its variable, read directly)."""
-    setting = getattr(settings.hub, "token", None)
-    if flag:
-        return SecretStr(flag)
-    if isinstance(setting, SecretStr) and setting.get_secret_value():
-        return setting
-    return SecretStr(env_token) if env_token else None
 
 
 def _fail(message: str) -> NoReturn:

@@ -758,3 +758,31 @@ def test_bad_hub_urls_say_why(text: str, why: str) -> None:
 )
 def test_link_states_read_as_one_line(state: LinkState, text: str) -> None:
     assert describe(state, 100.0) == text
+
+
+async def test_the_token_opens_a_real_hub_and_a_wrong_one_is_refused(
+    links: list[HubLink],
+) -> None:
+    from pydantic import SecretStr
+
+    from blocksight_tui.hub.access import AccessPolicy
+
+    token = "attach-token-for-a-real-hub"
+    bus = EventBus()
+    bus.publish("tip.height", tip(7), CORE)
+    hub = HubServer(bus, "127.0.0.1", 0, access=AccessPolicy(token))
+    await hub.start()
+    assert hub.bound_port is not None
+    try:
+        good = Recorder()
+        links.append(fast_link(hub.bound_port, good, token=SecretStr(token)))
+        bad = Recorder()
+        links.append(fast_link(hub.bound_port, bad, token=SecretStr(token + "x")))
+        for link in links:
+            await link.start()
+        await until(lambda: good.phase == "connected" and height_of(good) == 7, what="good")
+        await until(lambda: bad.phase == "refused", what="refused")
+        assert bad.links[-1].last_error == "bad or missing token (HTTP 401)"
+        assert height_of(bad) is None
+    finally:
+        await hub.stop()

@@ -65,9 +65,9 @@ def test_attach_takes_the_url_and_the_token() -> None:
 
 
 def test_the_token_also_comes_from_the_environment_and_the_flag_wins() -> None:
-    environ = {"BLOCKSIGHT_HUB__TOKEN": "from-env"}
+    environ = {"BLOCKSIGHT_HUB__TOKEN": "from-the-environment"}
     token = attach("ws://box:1", environ=environ).token
-    assert token is not None and token.get_secret_value() == "from-env"
+    assert token is not None and token.get_secret_value() == "from-the-environment"
     token = attach("ws://box:1", "--token", "from-flag", environ=environ).token
     assert token is not None and token.get_secret_value() == "from-flag"
     assert attach("ws://box:1").token is None
