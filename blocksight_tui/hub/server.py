@@ -11,7 +11,9 @@ serving the next.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 import uuid
 from typing import Final
@@ -21,7 +23,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from blocksight_tui import __version__
 from blocksight_tui.events import Event, events_json_schema
 from blocksight_tui.hub.bus import EventBus
-from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
+from blocksight_tui.hub.clients import Client, HubStats, OutboxOverflow, text_frame
 from blocksight_tui.hub.health import healthy, source_health
 from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
 from blocksight_tui.hub.protocol import (
@@ -46,6 +48,16 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S: Final = 20.0
 CLOSE_TIMEOUT_S: Final = 1.0
 MAX_PENDING_ANSWERS: Final = 64
+# A client whose frames have waited this long is not coming back soon.
+LAG_LIMIT_S: Final = 10.0
+# Per client: what the transport buffers past the kernel's socket buffer,
+# and the socket buffer itself (left to itself, Linux grows it to 4 MiB
+# for a peer that does not read).
+WRITE_BUFFER_LIMIT: Final = 64 * 1024
+SEND_BUFFER: Final = 256 * 1024
+# How long a closed slow client may take to read its close frame before its
+# connection is cut (a peer that never reads would otherwise hold it forever).
+CLOSE_GRACE_S: Final = 5.0
 
 
 class HubServer:
@@ -55,6 +67,11 @@ class HubServer:
         host: str = "127.0.0.1",
         port: int = 8765,
         history_size: int = HISTORY_SIZE,
+        *,
+        heartbeat: float = HEARTBEAT_S,
+        lag_limit: float = LAG_LIMIT_S,
+        write_buffer_limit: int = WRITE_BUFFER_LIMIT,
+        send_buffer: int = SEND_BUFFER,
     ) -> None:
         self._bus = bus
         self._history = EventHistory(bus.last_seq, history_size)
@@ -62,13 +79,19 @@ class HubServer:
         # read would pile up answers no coalescing can drop; past this bound
         # its requests go unanswered until it catches up.
         self._max_pending = history_size + MAX_PENDING_ANSWERS
+        self._heartbeat = heartbeat
+        self._lag_limit = lag_limit
+        self._write_limit = write_buffer_limit
+        self._send_buffer = send_buffer
         # Sequence numbers restart with the process; a resume naming another
         # stream gets a fresh snapshot rather than the wrong events.
         self.stream = uuid.uuid4().hex
+        self.stats = HubStats()
         self._host = host
         self._port = port
-        self._clients: set[ClientSender] = set()
-        self._sockets: dict[ClientSender, web.WebSocketResponse] = {}
+        self._clients: dict[Client, web.WebSocketResponse] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._unsubscribe = bus.subscribe(self._on_event)
         self.bound_port: int | None = None
@@ -76,6 +99,10 @@ class HubServer:
     @property
     def client_count(self) -> int:
         return len(self._clients)
+
+    @property
+    def clients(self) -> tuple[Client, ...]:
+        return tuple(self._clients)
 
     @property
     def url(self) -> str:
@@ -93,28 +120,38 @@ class HubServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.make_app(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site = web.TCPSite(self._runner, self._host, self._port, backlog=4096)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.bound_port = sockets[0].getsockname()[1]
+        self._sweeper = asyncio.create_task(self._sweep_laggards(), name="hub-lag-sweep")
         log.info("hub listening on %s", self.url)
 
     async def stop(self, timeout: float = 1.5) -> None:
         """Stop accepting, close every client with 1001 (going away) within
         `timeout`, then release the port."""
         self._unsubscribe()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._runner is None:
             return
+        clients, self._clients = self._clients, {}
+        for client in clients:
+            client.close()
         closing = [
-            ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-            for ws in self._sockets.values()
+            asyncio.ensure_future(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown", drain=False)
+            )
+            for ws in clients.values()
         ]
         if closing:
-            await asyncio.wait(
-                [asyncio.ensure_future(c) for c in closing], timeout=timeout
-            )
+            await asyncio.wait(closing, timeout=timeout)
+        for client in clients:
+            # A peer that did not take its close frame in time is cut off.
+            client.abort_if_stuck()
         try:
             await asyncio.wait_for(self._runner.cleanup(), timeout)
         except TimeoutError:
@@ -126,19 +163,62 @@ class HubServer:
     def _on_event(self, event: Event) -> None:
         frame = event_frame(event)
         self._history.append(event, frame)
-        for client in tuple(self._clients):
-            if event.type not in client.types:
+        # Serialized and framed once: every client that keeps up gets these
+        # very bytes.
+        wire = text_frame(frame.encode())
+        event_type, source, seq = event.type, event.source.name, event.seq
+        written = 0
+        overflowed = []
+        for client in self._clients:
+            if event_type not in client.types:
                 continue
             try:
-                client.outbox.put(event.type, event.seq, frame)
+                if client.deliver(event_type, source, seq, wire):
+                    written += 1
             except OutboxOverflow as exc:
-                log.warning("hub client %s too slow (%s): closing it", client.name, exc)
-                self._clients.discard(client)
-                ws = self._sockets.get(client)
-                if ws is not None:
-                    asyncio.ensure_future(
-                        ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
-                    )
+                overflowed.append((client, str(exc)))
+        self.stats.frames_sent += written
+        self.stats.bytes_sent += written * len(wire)
+        for client, reason in overflowed:
+            self._drop_slow(client, reason)
+
+    async def _sweep_laggards(self) -> None:
+        """Close the clients that have been behind longer than the limit,
+        whether or not anything is published meanwhile."""
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, self._lag_limit / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            late = [
+                client
+                for client in self._clients
+                if client.behind_since is not None
+                and now - client.behind_since > self._lag_limit
+            ]
+            for client in late:
+                self._drop_slow(client, f"behind for over {self._lag_limit:g} s")
+
+    def _drop_slow(self, client: Client, reason: str) -> None:
+        ws = self._clients.pop(client, None)
+        if ws is None:
+            return
+        log.warning("hub client %s too slow (%s): closing it", client.name, reason)
+        self.stats.clients_closed_slow += 1
+        client.close()
+        task = asyncio.ensure_future(self._close_slow(client, ws))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_slow(self, client: Client, ws: web.WebSocketResponse) -> None:
+        """Send 1013 behind what the client has yet to read; cut the link if
+        it has not read that far within the grace period."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow", drain=False),
+                CLOSE_GRACE_S,
+            )
+        asyncio.get_running_loop().call_later(CLOSE_GRACE_S, client.abort_if_stuck)
 
     async def _schema(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -164,40 +244,66 @@ class HubServer:
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         # `timeout` bounds the wait for a peer's close reply: a vanished peer
         # must not hold a handler (and so shutdown) for aiohttp's default 10 s.
+        # No compression, so a frame's bytes are the same for every client
+        # and aiohttp writes its own frames (pings, close) whole, in one step.
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT_S, max_msg_size=64 * 1024, timeout=CLOSE_TIMEOUT_S
+            heartbeat=self._heartbeat,
+            max_msg_size=64 * 1024,
+            timeout=CLOSE_TIMEOUT_S,
+            compress=False,
         )
-        await ws.prepare(request)
+        payload_writer = await ws.prepare(request)
+        transport = request.transport
+        if transport is None or ws.compress:
+            await ws.close()
+            return ws
+        # The transport pauses its writers at the limit: past it, events wait
+        # in the client's outbox, where they coalesce.
+        transport.set_write_buffer_limits(high=self._write_limit)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
         peer = request.remote or "?"
-        client = ClientSender(peer, ws.send_str)
+        client = Client(
+            peer,
+            ws,
+            transport,
+            payload_writer.drain,
+            self.stats,
+            asyncio.get_running_loop().time,
+            self._write_limit,
+        )
         # Snapshot and registration in one synchronous step: no event can fall
         # between them, nor reach the client twice.
-        client.outbox.put_frame(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
-        client.outbox.put_frame(snapshot_frame(self._bus.latest()))
+        client.send(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
+        client.send(snapshot_frame(self._bus.latest()))
         client.joined_seq = self._bus.last_seq
-        self._clients.add(client)
-        self._sockets[client] = ws
+        self._clients[client] = ws
         log.info("hub client %s connected (%d now)", peer, len(self._clients))
-        sender = asyncio.create_task(client.run(), name=f"hub-send:{peer}")
         try:
             async for msg in ws:
-                if msg.type == WSMsgType.ERROR or sender.done():
+                if msg.type == WSMsgType.ERROR:
+                    if isinstance(ws.exception(), asyncio.TimeoutError):
+                        # aiohttp's heartbeat: no pong in time.
+                        self.stats.clients_closed_heartbeat += 1
+                        log.info("hub client %s missed its heartbeat", peer)
+                    break
+                if client not in self._clients:
                     break
                 if msg.type == WSMsgType.TEXT:
                     self._handle(client, msg.data)
                 elif msg.type == WSMsgType.BINARY and len(client.outbox) <= self._max_pending:
-                    client.outbox.put_frame(error_frame("bad_json", "binary frames are not read"))
+                    client.send(error_frame("bad_json", "binary frames are not read"))
         finally:
-            self._clients.discard(client)
-            self._sockets.pop(client, None)
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            self._clients.pop(client, None)
+            client.close()
             if not ws.closed:
-                await ws.close()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ws.close(drain=False), CLOSE_GRACE_S)
             log.info("hub client %s left (%d now)", peer, len(self._clients))
         return ws
 
-    def _handle(self, client: ClientSender, raw: str) -> None:
+    def _handle(self, client: Client, raw: str) -> None:
         """Answer one client message; a bad one gets an `error` frame and the
         connection stays."""
         if len(client.outbox) > self._max_pending:
@@ -213,15 +319,15 @@ class HubServer:
                 client.types = client.types - expand(message.types)
                 client.subscribed = True
             elif isinstance(message, SnapshotRequest):
-                client.outbox.put_frame(snapshot_frame(self._bus.latest(client.types)))
+                client.send(snapshot_frame(self._bus.latest(client.types)))
             elif isinstance(message, Ping):
-                client.outbox.put_frame(pong_frame(time.time()))
+                client.send(pong_frame(time.time()))
             elif isinstance(message, Resume):
                 self._resume(client, message)
         except ProtocolError as exc:
-            client.outbox.put_frame(error_frame(exc.code, exc.message))
+            client.send(error_frame(exc.code, exc.message))
 
-    def _resume(self, client: ClientSender, message: Resume) -> None:
+    def _resume(self, client: Client, message: Resume) -> None:
         """Replay the subscribed events the client missed before it joined,
         or send a fresh snapshot when the history no longer covers the gap."""
         missed = None
@@ -229,7 +335,8 @@ class HubServer:
             missed = self._history.since(message.last_seq, client.joined_seq, client.types)
         if missed is None:
             fresh = snapshot_frame(self._bus.latest(client.types), fresh=True)
-            client.outbox.put_frame(fresh)
+            client.send(fresh)
             return
         for _, frame in missed:
-            client.outbox.put_frame(frame)
+            client.send(frame)
+
