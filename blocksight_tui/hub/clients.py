@@ -148,6 +148,10 @@ class Client:
         self.outbox: Outbox[bytes] = Outbox()
         self._socket = socket
         self._transport = transport
+        # Bound once: these run for every client on every event.
+        self._write = transport.write
+        self._buffered = transport.get_write_buffer_size
+        self._transport_closing = transport.is_closing
         self._drain = drain
         self._stats = stats
         self._clock = clock
@@ -177,12 +181,12 @@ class Client:
         grows no buffer past `write_limit`."""
         if (
             self._drainer is None
-            and self._transport.get_write_buffer_size() < self._write_limit
+            and self._buffered() < self._write_limit
             and not self._closing
-            and not self._transport.is_closing()
+            and not self._transport_closing()
             and not self._socket.closed
         ):
-            self._transport.write(wire)
+            self._write(wire)
             return True
         if self._closing:
             return False
