@@ -165,7 +165,9 @@ class BareServer(asyncio.Protocol):
             self.sockets.discard(self.transport)
 
 
-async def serve(variant: str, port: int, rate: float, duration: float) -> None:
+async def serve(
+    variant: str, port: int, rate: float, duration: float, heartbeat: float | None
+) -> None:
     """One server process: report ready, wait for `go`, publish, report."""
     raise_nofile()
     loop = asyncio.get_running_loop()
@@ -174,7 +176,7 @@ async def serve(variant: str, port: int, rate: float, duration: float) -> None:
         from blocksight_tui.hub.server import HubServer
 
         bus = EventBus()
-        hub = HubServer(bus, "127.0.0.1", port)
+        hub = HubServer(bus, "127.0.0.1", port, heartbeat=heartbeat)
         await hub.start()
         port = hub.bound_port or port
 
@@ -198,7 +200,7 @@ async def serve(variant: str, port: int, rate: float, duration: float) -> None:
                 connections.discard(ws)
 
         ws_server = await ws_serve(handler, "127.0.0.1", port, compression=None, backlog=4096,
-                                   ping_interval=20, max_queue=16)
+                                   ping_interval=heartbeat, max_queue=16)
         port = next(iter(ws_server.sockets)).getsockname()[1]
 
         def publish(data: NetworkMempool) -> None:
@@ -236,13 +238,15 @@ async def serve(variant: str, port: int, rate: float, duration: float) -> None:
         t0 = time.perf_counter()
         publish(payloads[n])
         fanout_ms.append((time.perf_counter() - t0) * 1000)
+    # A server that cannot keep up publishes late: frames/s is over this.
+    publish_s = max(time.perf_counter() - wall0, duration)
     # Let what is buffered reach the clients before the clock stops.
     await asyncio.sleep(1.0)
     cpu, wall = cpu_s() - cpu0, time.perf_counter() - wall0
     emit({
         "connected": connected, "still_connected": count(), "events": events,
         "rss_connected_kb": rss_connected, "rss_end_kb": rss_kb(),
-        "cpu_s": cpu, "wall_s": wall, "publish_s": events / rate,
+        "cpu_s": cpu, "wall_s": wall, "publish_s": publish_s,
         "fanout_ms": statistics.median(fanout_ms),
     })
     await read_command()  # "stop"
@@ -443,9 +447,10 @@ class Child:
 
 
 def one_run(
-    variant: str, clients: int, rate: float, duration: float, procs: int, nice: int
+    variant: str, clients: int, rate: float, duration: float, procs: int, nice: int,
+    heartbeat: float,
 ) -> dict[str, Any]:
-    server = Child(["--role", "server", "--variant", variant,
+    server = Child(["--role", "server", "--variant", variant, "--heartbeat", str(heartbeat),
                     "--rate", str(rate), "--duration", str(duration)])
     ready = server.read()
     port = ready["port"]
@@ -530,6 +535,10 @@ def main() -> None:
         "--nice", type=int, default=10,
         help="niceness of the client processes, so that the server is not starved",
     )
+    parser.add_argument(
+        "--heartbeat", type=float, default=20.0,
+        help="ping interval of the hub and websockets servers, s (0: none)",
+    )
     parser.add_argument("--json", help="also write every run's figures to this file")
     parser.add_argument("--role", choices=("run", "server", "clients"), default="run")
     parser.add_argument("--variant", choices=VARIANTS)
@@ -538,15 +547,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--out")
     args = parser.parse_args()
+    heartbeat = args.heartbeat or None
     if args.role == "server":
         if profile := os.environ.get("HUB_FANOUT_PROFILE"):
             import cProfile
 
             with cProfile.Profile() as profiler:
-                asyncio.run(serve(args.variant, args.port, args.rate, args.duration))
+                asyncio.run(serve(args.variant, args.port, args.rate, args.duration, heartbeat))
             profiler.dump_stats(f"{profile}.{args.variant}")
             return
-        asyncio.run(serve(args.variant, args.port, args.rate, args.duration))
+        asyncio.run(serve(args.variant, args.port, args.rate, args.duration, heartbeat))
         return
     if args.role == "clients":
         asyncio.run(run_clients(args.port, args.count, args.out, args.nice))
@@ -563,7 +573,8 @@ def main() -> None:
             for rate in (float(r) for r in args.rates.split(",")):
                 for variant in args.variants.split(","):
                     row = one_run(
-                        variant, clients, rate, args.duration, args.client_procs, args.nice
+                        variant, clients, rate, args.duration, args.client_procs, args.nice,
+                        args.heartbeat,
                     )
                     runs.setdefault((clients, rate, variant), []).append(row)
                     print(table([row]).splitlines()[-1], file=sys.stderr, flush=True)

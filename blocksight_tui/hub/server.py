@@ -3,9 +3,11 @@
 On connect a client gets `hello`, then a `snapshot` of the latest event of
 every type it is subscribed to, then each new `event`; it may narrow the
 stream, ask for a snapshot, ping, or resume after a dropped link (see
-docs/protocol.md). Each event is serialized once for all clients; each client
-has its own outbox and sender task, so the hub never awaits one client before
-serving the next.
+docs/protocol.md). Each event is serialized and framed once; the bytes are
+written straight to every client that keeps up, and a client that falls
+behind gets them through its own outbox and drain task (hub/clients.py), so
+the hub never awaits one client before serving the next. A client behind for
+longer than `lag_limit` is closed with 1013.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class HubServer:
         port: int = 8765,
         history_size: int = HISTORY_SIZE,
         *,
-        heartbeat: float = HEARTBEAT_S,
+        heartbeat: float | None = HEARTBEAT_S,
         lag_limit: float = LAG_LIMIT_S,
         write_buffer_limit: int = WRITE_BUFFER_LIMIT,
         send_buffer: int = SEND_BUFFER,
