@@ -1,6 +1,7 @@
 """The hub's fan-out against real sockets: a client that stops reading costs
 bounded memory, delays nobody and is closed; reorgs are never coalesced away;
-a peer that stops answering pings is dropped."""
+a peer that stops answering pings is dropped; the frame bytes built once are
+those aiohttp would have written."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiohttp import WSMsgType
+from aiohttp.http import WebSocketWriter
 
 from blocksight_tui.events import ChainReorg, FxRates, SourceInfo, TipHeight
 from blocksight_tui.hub.bus import EventBus
+from blocksight_tui.hub.clients import text_frame
 from blocksight_tui.hub.server import HubServer
 from tests.hub_client import HubClient, RawPeer
 
@@ -206,3 +210,26 @@ async def test_heartbeat_closes_a_silent_peer_and_keeps_a_live_one(hub: HubServe
     assert [f["frame"] for f in live.frames] == ["hello", "snapshot"]
     silent.close()
     await live.close()
+
+
+class _Sink:
+    """Where aiohttp's writer writes, for comparing bytes."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self._paused = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    def is_closing(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 70_000])
+async def test_a_frame_built_once_is_the_one_aiohttp_would_write(size: int) -> None:
+    payload = b"x" * size
+    sink = _Sink()
+    writer = WebSocketWriter(sink, sink)  # type: ignore[arg-type]
+    await writer.send_frame(payload, WSMsgType.TEXT)
+    assert text_frame(payload) == sink.data
