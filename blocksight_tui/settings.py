@@ -135,6 +135,12 @@ class HubSettings(Section):
     messages_per_second: float = Field(
         default=10.0, gt=0, description="Per client, with bursts of twice as many."
     )
+    heartbeat: float = Field(
+        default=20.0, gt=0, description="Seconds between pings; a silent peer is dropped."
+    )
+    lag_limit: float = Field(
+        default=10.0, gt=0, description="Seconds a client may stay behind before 1013."
+    )
 
     @field_validator("token")
     @classmethod

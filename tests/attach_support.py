@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from aiohttp import WSCloseCode
-
 from blocksight_tui.events import Event
 from blocksight_tui.hub.server import HubServer
 from blocksight_tui.orchestrator.main import MainOrchestrator
@@ -28,14 +26,8 @@ def free_port() -> int:
 
 async def drop_listener(hub: HubServer) -> None:
     """Stop the hub's listener and drop its clients, as a restart would, but
-    keep the hub itself: its bus subscription, its history and its stream.
-    `HubServer.stop()` also leaves the bus for good, so this reaches inside."""
-    runner = hub._runner
-    assert runner is not None
-    for ws in list(hub._sockets.values()):
-        await ws.close(code=WSCloseCode.GOING_AWAY, message=b"restart")
-    await runner.cleanup()
-    hub._runner = None
+    keep the hub itself: its bus subscription, its history and its stream."""
+    await hub.stop_listening()
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> None:

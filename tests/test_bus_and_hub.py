@@ -62,7 +62,7 @@ async def test_outbox_coalesces_by_type_but_keeps_every_reorg() -> None:
     box.put("chain.reorg", 3, "r3")
     box.put("tip.height", 4, "t4")
     box.put("chain.reorg", 5, "r5")
-    assert await box.take() == ["f2", "r3", "t4", "r5"]
+    assert box.take() == ["f2", "r3", "t4", "r5"]
     assert box.dropped == 1
     box.put("chain.reorg", 6, "r6")
     box.put("chain.reorg", 7, "r7")

@@ -70,6 +70,7 @@ class HubCollector(Collector):
             labels=("reason",),
         )
         closed.add_metric(("too_slow",), stats.clients_closed_slow)
+        closed.add_metric(("heartbeat",), stats.clients_closed_heartbeat)
         closed.add_metric(("abuse",), hub.closed_for_abuse)
         yield closed
         refused = CounterMetricFamily(

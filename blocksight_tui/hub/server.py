@@ -3,15 +3,19 @@
 On connect a client gets `hello`, then a `snapshot` of the latest event of
 every type it is subscribed to, then each new `event`; it may narrow the
 stream, ask for a snapshot, ping, or resume after a dropped link (see
-docs/protocol.md). Each event is serialized once for all clients; each client
-has its own outbox and sender task, so the hub never awaits one client before
-serving the next.
+docs/protocol.md). Each event is serialized and framed once; the bytes are
+written straight to every client that keeps up, and a client that falls
+behind gets them through its own outbox and drain task (hub/clients.py), so
+the hub never awaits one client before serving the next. A client behind for
+longer than `lag_limit` is closed with 1013.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 import uuid
 from collections import Counter
@@ -30,7 +34,7 @@ from blocksight_tui.hub.access import (
     Refusal,
 )
 from blocksight_tui.hub.bus import EventBus
-from blocksight_tui.hub.clients import ClientSender, OutboxOverflow
+from blocksight_tui.hub.clients import Client, HubStats, OutboxOverflow, text_frame
 from blocksight_tui.hub.health import healthy, source_health
 from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
 from blocksight_tui.hub.metrics import CONTENT_TYPE, BusCollector, HubCollector, Metrics
@@ -51,7 +55,6 @@ from blocksight_tui.hub.protocol import (
     pong_frame,
     snapshot_frame,
 )
-from blocksight_tui.hub.stats import HubStats
 
 if TYPE_CHECKING:
     from blocksight_tui.settings import HubSettings
@@ -61,6 +64,16 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S: Final = 20.0
 CLOSE_TIMEOUT_S: Final = 1.0
 MAX_PENDING_ANSWERS: Final = 64
+# A client whose frames have waited this long is not coming back soon.
+LAG_LIMIT_S: Final = 10.0
+# Per client: what the transport buffers past the kernel's socket buffer,
+# and the socket buffer itself (left to itself, Linux grows it to 4 MiB
+# for a peer that does not read).
+WRITE_BUFFER_LIMIT: Final = 64 * 1024
+SEND_BUFFER: Final = 256 * 1024
+# How long a closed slow client may take to read its close frame before its
+# connection is cut (a peer that never reads would otherwise hold it forever).
+CLOSE_GRACE_S: Final = 5.0
 
 
 class HubServer:
@@ -74,6 +87,10 @@ class HubServer:
         access: AccessPolicy | None = None,
         max_message_bytes: int = 16 * 1024,
         messages_per_second: float = 10.0,
+        heartbeat: float | None = HEARTBEAT_S,
+        lag_limit: float = LAG_LIMIT_S,
+        write_buffer_limit: int = WRITE_BUFFER_LIMIT,
+        send_buffer: int = SEND_BUFFER,
     ) -> None:
         self._bus = bus
         self._access = access or AccessPolicy()
@@ -81,7 +98,6 @@ class HubServer:
         self._messages_per_second = messages_per_second
         self.refused: Counter[str] = Counter()
         self.closed_for_abuse = 0
-        self.stats = HubStats()
         self.metrics = Metrics()
         self.metrics.add(HubCollector(self))
         self.metrics.add(BusCollector(bus))
@@ -90,13 +106,19 @@ class HubServer:
         # read would pile up answers no coalescing can drop; past this bound
         # its requests go unanswered until it catches up.
         self._max_pending = history_size + MAX_PENDING_ANSWERS
+        self._heartbeat = heartbeat
+        self._lag_limit = lag_limit
+        self._write_limit = write_buffer_limit
+        self._send_buffer = send_buffer
         # Sequence numbers restart with the process; a resume naming another
         # stream gets a fresh snapshot rather than the wrong events.
         self.stream = uuid.uuid4().hex
+        self.stats = HubStats()
         self._host = host
         self._port = port
-        self._clients: set[ClientSender] = set()
-        self._sockets: dict[ClientSender, web.WebSocketResponse] = {}
+        self._clients: dict[Client, web.WebSocketResponse] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self._unsubscribe = bus.subscribe(self._on_event)
         self.bound_port: int | None = None
@@ -111,11 +133,17 @@ class HubServer:
             access=AccessPolicy(token, hub.origins, hub.max_clients),
             max_message_bytes=hub.max_message_bytes,
             messages_per_second=hub.messages_per_second,
+            heartbeat=hub.heartbeat,
+            lag_limit=hub.lag_limit,
         )
 
     @property
     def client_count(self) -> int:
         return len(self._clients)
+
+    @property
+    def clients(self) -> tuple[Client, ...]:
+        return tuple(self._clients)
 
     @property
     def url(self) -> str:
@@ -134,28 +162,44 @@ class HubServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.make_app(), handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
+        site = web.TCPSite(self._runner, self._host, self._port, backlog=4096)
         await site.start()
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         if sockets:
             self.bound_port = sockets[0].getsockname()[1]
+        self._sweeper = asyncio.create_task(self._sweep_laggards(), name="hub-lag-sweep")
         log.info("hub listening on %s", self.url)
 
     async def stop(self, timeout: float = 1.5) -> None:
         """Stop accepting, close every client with 1001 (going away) within
-        `timeout`, then release the port."""
+        `timeout`, then release the port; the hub is done for good."""
         self._unsubscribe()
+        await self.stop_listening(timeout)
+
+    async def stop_listening(self, timeout: float = 1.5) -> None:
+        """Close every client with 1001 and release the port, but keep the
+        bus subscription, the history and the stream: `start` listens again,
+        and clients resume across the gap with nothing lost."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._runner is None:
             return
+        clients, self._clients = self._clients, {}
+        for client in clients:
+            client.close()
         closing = [
-            ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-            for ws in self._sockets.values()
+            asyncio.ensure_future(
+                ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown", drain=False)
+            )
+            for ws in clients.values()
         ]
         if closing:
-            await asyncio.wait(
-                [asyncio.ensure_future(c) for c in closing], timeout=timeout
-            )
+            await asyncio.wait(closing, timeout=timeout)
+        for client in clients:
+            # A peer that did not take its close frame in time is cut off.
+            client.abort_if_stuck()
         try:
             await asyncio.wait_for(self._runner.cleanup(), timeout)
         except TimeoutError:
@@ -167,19 +211,62 @@ class HubServer:
     def _on_event(self, event: Event) -> None:
         frame = event_frame(event)
         self._history.append(event, frame)
-        for client in tuple(self._clients):
-            if event.type not in client.types:
+        # Serialized and framed once: every client that keeps up gets these
+        # very bytes.
+        wire = text_frame(frame.encode())
+        event_type, source, seq = event.type, event.source.name, event.seq
+        written = 0
+        overflowed = []
+        for client in self._clients:
+            if event_type not in client.types:
                 continue
             try:
-                client.outbox.put(event.type, event.seq, frame)
+                if client.deliver(event_type, source, seq, wire):
+                    written += 1
             except OutboxOverflow as exc:
-                log.warning("hub client %s too slow (%s): closing it", client.name, exc)
-                self._clients.discard(client)
-                ws = self._sockets.get(client)
-                if ws is not None:
-                    asyncio.ensure_future(
-                        ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
-                    )
+                overflowed.append((client, str(exc)))
+        self.stats.frames_sent += written
+        self.stats.bytes_sent += written * len(wire)
+        for client, reason in overflowed:
+            self._drop_slow(client, reason)
+
+    async def _sweep_laggards(self) -> None:
+        """Close the clients that have been behind longer than the limit,
+        whether or not anything is published meanwhile."""
+        loop = asyncio.get_running_loop()
+        interval = min(1.0, self._lag_limit / 4)
+        while True:
+            await asyncio.sleep(interval)
+            now = loop.time()
+            late = [
+                client
+                for client in self._clients
+                if client.behind_since is not None
+                and now - client.behind_since > self._lag_limit
+            ]
+            for client in late:
+                self._drop_slow(client, f"behind for over {self._lag_limit:g} s")
+
+    def _drop_slow(self, client: Client, reason: str) -> None:
+        ws = self._clients.pop(client, None)
+        if ws is None:
+            return
+        log.warning("hub client %s too slow (%s): closing it", client.name, reason)
+        self.stats.clients_closed_slow += 1
+        client.close()
+        task = asyncio.ensure_future(self._close_slow(client, ws))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_slow(self, client: Client, ws: web.WebSocketResponse) -> None:
+        """Send 1013 behind what the client has yet to read; cut the link if
+        it has not read that far within the grace period."""
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow", drain=False),
+                CLOSE_GRACE_S,
+            )
+        asyncio.get_running_loop().call_later(CLOSE_GRACE_S, client.abort_if_stuck)
 
     async def _schema(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -247,35 +334,52 @@ class HubServer:
         # `timeout` bounds the wait for a peer's close reply: a vanished peer
         # must not hold a handler (and so shutdown) for aiohttp's default 10 s.
         # A bigger frame than `max_msg_size` is closed with 1009 by aiohttp.
+        # No compression, so a frame's bytes are the same for every client
+        # and aiohttp writes its own frames (pings, close) whole, in one step.
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT_S,
+            heartbeat=self._heartbeat,
             max_msg_size=self._max_message_bytes,
             timeout=CLOSE_TIMEOUT_S,
             compress=False,
         )
-        await ws.prepare(request)
+        payload_writer = await ws.prepare(request)
+        transport = request.transport
+        if transport is None or ws.compress:
+            await ws.close()
+            return ws
+        # The transport pauses its writers at the limit: past it, events wait
+        # in the client's outbox, where they coalesce.
+        transport.set_write_buffer_limits(high=self._write_limit)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._send_buffer)
         peer = request.remote or "?"
-        stats = self.stats
-
-        async def send(frame: str) -> None:
-            await ws.send_str(frame)
-            stats.frames_sent += 1
-            stats.bytes_sent += len(frame)
-
-        client = ClientSender(peer, send)
+        client = Client(
+            peer,
+            ws,
+            transport,
+            payload_writer.drain,
+            self.stats,
+            asyncio.get_running_loop().time,
+            self._write_limit,
+        )
         budget = MessageBudget(self._messages_per_second)
         # Snapshot and registration in one synchronous step: no event can fall
         # between them, nor reach the client twice.
-        client.outbox.put_frame(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
-        client.outbox.put_frame(snapshot_frame(self._bus.latest()))
+        client.send(hello_frame(f"blocksight/{__version__}", time.time(), self.stream))
+        client.send(snapshot_frame(self._bus.latest()))
         client.joined_seq = self._bus.last_seq
-        self._clients.add(client)
-        self._sockets[client] = ws
+        self._clients[client] = ws
         log.info("hub client %s connected (%d now)", peer, len(self._clients))
-        sender = asyncio.create_task(client.run(), name=f"hub-send:{peer}")
         try:
             async for msg in ws:
-                if msg.type == WSMsgType.ERROR or sender.done():
+                if msg.type == WSMsgType.ERROR:
+                    if isinstance(ws.exception(), asyncio.TimeoutError):
+                        # aiohttp's heartbeat: no pong in time.
+                        self.stats.clients_closed_heartbeat += 1
+                        log.info("hub client %s missed its heartbeat", peer)
+                    break
+                if client not in self._clients:
                     break
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
@@ -296,18 +400,17 @@ class HubServer:
                     )
                     break
                 if len(client.outbox) <= self._max_pending:
-                    client.outbox.put_frame(error_frame(*fault))
+                    client.send(error_frame(*fault))
         finally:
-            self._clients.discard(client)
-            self._sockets.pop(client, None)
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
+            self._clients.pop(client, None)
+            client.close()
             if not ws.closed:
-                await ws.close()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(ws.close(drain=False), CLOSE_GRACE_S)
             log.info("hub client %s left (%d now)", peer, len(self._clients))
         return ws
 
-    def _handle(self, client: ClientSender, raw: str) -> tuple[ErrorCode, str] | None:
+    def _handle(self, client: Client, raw: str) -> tuple[ErrorCode, str] | None:
         """Answer one client message; a bad one is returned as the fault to
         answer with an `error` frame (the connection stays)."""
         if len(client.outbox) > self._max_pending:
@@ -323,16 +426,16 @@ class HubServer:
                 client.types = client.types - expand(message.types)
                 client.subscribed = True
             elif isinstance(message, SnapshotRequest):
-                client.outbox.put_frame(snapshot_frame(self._bus.latest(client.types)))
+                client.send(snapshot_frame(self._bus.latest(client.types)))
             elif isinstance(message, Ping):
-                client.outbox.put_frame(pong_frame(time.time()))
+                client.send(pong_frame(time.time()))
             elif isinstance(message, Resume):
                 self._resume(client, message)
         except ProtocolError as exc:
             return exc.code, exc.message
         return None
 
-    def _resume(self, client: ClientSender, message: Resume) -> None:
+    def _resume(self, client: Client, message: Resume) -> None:
         """Replay the subscribed events the client missed before it joined,
         or send a fresh snapshot when the history no longer covers the gap."""
         missed = None
@@ -340,7 +443,8 @@ class HubServer:
             missed = self._history.since(message.last_seq, client.joined_seq, client.types)
         if missed is None:
             fresh = snapshot_frame(self._bus.latest(client.types), fresh=True)
-            client.outbox.put_frame(fresh)
+            client.send(fresh)
             return
         for _, frame in missed:
-            client.outbox.put_frame(frame)
+            client.send(frame)
+
