@@ -76,7 +76,7 @@ async def test_http_answers_that_carry_events_need_the_token() -> None:
             assert set(await response.json()) == {"status"}
         async with session.get(base + "/healthz", headers=bearer) as response:
             assert set(await response.json()) == {"status", "sources"}
-        assert server.refused["token"] == 2
+        assert server.stats.refused["token"] == 2
 
 
 def test_the_token_is_read_from_the_bearer_header_first() -> None:
@@ -120,7 +120,7 @@ async def test_a_browser_page_from_elsewhere_is_refused() -> None:
         assert await handshake_status(url, origin="https://evil.example") == 403
         assert await handshake_status(url, origin="http://dash.example.org") == 101
         assert await handshake_status(url, origin=f"http://{address}") == 101
-        assert server.refused["origin"] == 1
+        assert server.stats.refused["origin"] == 1
 
 
 async def test_without_a_token_only_loopback_names_are_answered() -> None:
@@ -140,7 +140,7 @@ async def test_without_a_token_only_loopback_names_are_answered() -> None:
         url = f"ws://{address}/ws"
         assert await handshake_status(url, headers={"Host": f"rebind.example:{port}"}) == 403
         assert await handshake_status(url, headers={"Host": f"[::1]:{port}"}) == 101
-        assert server.refused["host"] == 5
+        assert server.stats.refused["host"] == 5
     async with running_hub(access=AccessPolicy(TOKEN)) as (_, address):
         bearer = {"Authorization": f"Bearer {TOKEN}", "Host": "nodebox.lan"}
         assert await handshake_status(f"ws://{address}/ws", headers=bearer) == 101
@@ -168,7 +168,7 @@ async def test_clients_past_the_cap_are_told_to_come_back() -> None:
         await wait_until(lambda: server.client_count == 1)
         third = await session.ws_connect(url)
         await asyncio.gather(second.close(), third.close())
-        assert server.refused["full"] == 1
+        assert server.stats.refused["full"] == 1
 
 
 async def test_an_oversized_frame_closes_with_1009() -> None:
@@ -194,7 +194,7 @@ async def test_a_client_over_its_rate_is_told_so() -> None:
         pongs = [f for f in frames if f["frame"] == "pong"]
         limited = [f for f in frames if f["frame"] == "error" and f["code"] == "rate_limited"]
         assert len(pongs) >= 10 and len(pongs) + len(limited) == 15  # the burst is 2 s' worth
-        assert limited and not ws.closed and server.closed_for_abuse == 0
+        assert limited and not ws.closed and server.stats.clients_closed_abuse == 0
 
 
 async def test_a_flood_gets_the_client_closed_for_abuse() -> None:
@@ -206,7 +206,7 @@ async def test_a_flood_gets_the_client_closed_for_abuse() -> None:
         while (await ws.receive(timeout=2)).type == aiohttp.WSMsgType.TEXT:
             pass
         assert ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
-        assert server.closed_for_abuse == 1
+        assert server.stats.clients_closed_abuse == 1
 
 
 async def test_persistent_garbage_gets_the_client_disconnected() -> None:
@@ -218,7 +218,7 @@ async def test_persistent_garbage_gets_the_client_disconnected() -> None:
         while (await ws.receive(timeout=2)).type == aiohttp.WSMsgType.TEXT:
             pass
         assert ws.close_code == aiohttp.WSCloseCode.POLICY_VIOLATION
-        assert server.closed_for_abuse == 1
+        assert server.stats.clients_closed_abuse == 1
 
 
 async def test_occasional_mistakes_are_forgiven() -> None:
@@ -234,7 +234,7 @@ async def test_occasional_mistakes_are_forgiven() -> None:
             frames.append(json.loads((await ws.receive(timeout=2)).data))
         codes = [f["code"] for f in frames if f["frame"] == "error"]
         assert codes == ["bad_json", "unknown_type", "bad_message", "bad_json"]
-        assert not ws.closed and server.closed_for_abuse == 0
+        assert not ws.closed and server.stats.clients_closed_abuse == 0
 
 
 def test_budgets_refill_with_time() -> None:

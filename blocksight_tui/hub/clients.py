@@ -15,8 +15,9 @@ import asyncio
 import itertools
 import logging
 import struct
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Generic, Protocol, TypeVar
 
 from blocksight_tui.events import EVENT_TYPES, EventType
@@ -42,6 +43,9 @@ class HubStats:
     frames_coalesced: int = 0
     clients_closed_slow: int = 0
     clients_closed_heartbeat: int = 0
+    clients_closed_abuse: int = 0
+    # Connections refused before the handshake, by reason (token, origin, ...).
+    refused: Counter[str] = field(default_factory=Counter)
 
 
 class Outbox(Generic[Frame]):

@@ -71,7 +71,7 @@ class HubCollector(Collector):
         )
         closed.add_metric(("too_slow",), stats.clients_closed_slow)
         closed.add_metric(("heartbeat",), stats.clients_closed_heartbeat)
-        closed.add_metric(("abuse",), hub.closed_for_abuse)
+        closed.add_metric(("abuse",), stats.clients_closed_abuse)
         yield closed
         refused = CounterMetricFamily(
             "blocksight_hub_connections_refused",
@@ -79,7 +79,7 @@ class HubCollector(Collector):
             labels=("reason",),
         )
         for reason in ("token", "origin", "host", "full"):
-            refused.add_metric((reason,), hub.refused[reason])
+            refused.add_metric((reason,), stats.refused[reason])
         yield refused
 
 

@@ -18,7 +18,6 @@ import logging
 import socket
 import time
 import uuid
-from collections import Counter
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -96,8 +95,6 @@ class HubServer:
         self._access = access or AccessPolicy()
         self._max_message_bytes = max_message_bytes
         self._messages_per_second = messages_per_second
-        self.refused: Counter[str] = Counter()
-        self.closed_for_abuse = 0
         self.metrics = Metrics()
         self.metrics.add(HubCollector(self))
         self.metrics.add(BusCollector(bus))
@@ -308,7 +305,7 @@ class HubServer:
         return await handler(request)
 
     def _refuse(self, request: web.Request, refusal: Refusal) -> web.Response:
-        self.refused[refusal.reason] += 1
+        self.stats.refused[refusal.reason] += 1
         log.info("hub refused %s: %s", request.remote or "?", refusal.message)
         headers = {"WWW-Authenticate": 'Bearer realm="blocksight"'} if refusal.status == 401 else {}
         if refusal.status == 503:
@@ -394,7 +391,7 @@ class HubServer:
                     continue
                 if not budget.forgive_fault():
                     log.warning("hub client %s keeps sending bad messages: closing it", peer)
-                    self.closed_for_abuse += 1
+                    self.stats.clients_closed_abuse += 1
                     await ws.close(
                         code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad messages"
                     )
