@@ -15,7 +15,6 @@ Secrets (`SecretStr` fields) never appear in a message.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -46,6 +45,7 @@ from pydantic_settings import SettingsError as _SourceError
 
 from blocksight_tui.adapters.electrum.servers import normalise_fingerprint, parse_server
 from blocksight_tui.adapters.prices.providers import CURRENCIES, DEFAULT_PROVIDERS, PROVIDERS
+from blocksight_tui.hosts import is_loopback
 
 ENV_PREFIX: Final = "BLOCKSIGHT_"
 ENV_NESTED_DELIMITER: Final = "__"
@@ -167,17 +167,6 @@ class HubSettings(Section):
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ValueError(f"{origin!r} is not scheme://host[:port] (nor *)")
         return origins
-
-
-def is_loopback(host: str) -> bool:
-    """Whether only this machine can reach `host` (a name other than
-    localhost is not trusted to stay loopback)."""
-    if host.lower() in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class IntervalSettings(Section):

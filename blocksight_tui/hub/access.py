@@ -8,13 +8,12 @@ one HTTP answer and never an outbox or a task.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
-LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost."})
+from blocksight_tui.hosts import is_loopback
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +42,8 @@ def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str
 def _is_loopback_host(host: str) -> bool:
     """For a Host header: `localhost:8765`, `127.0.0.1`, `[::1]:8765`."""
     if host.startswith("[") and "]" in host:
-        name = host[1 : host.index("]")]
-    else:
-        name = host.rsplit(":", 1)[0]
-    if name.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+        return is_loopback(host[1 : host.index("]")])
+    return is_loopback(host.rsplit(":", 1)[0])
 
 
 class AccessPolicy:

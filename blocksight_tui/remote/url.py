@@ -4,10 +4,11 @@ never comes up."""
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Final, Literal
 from urllib.parse import urlsplit
+
+from blocksight_tui.hosts import is_loopback
 
 DEFAULT_PATH: Final = "/ws"
 SCHEMES: Final = ("ws", "wss")
@@ -28,12 +29,7 @@ class HubAddress:
     @property
     def loopback(self) -> bool:
         """This machine: an SSH tunnel's end, or a hub beside the screen."""
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
     @property
     def url(self) -> str:

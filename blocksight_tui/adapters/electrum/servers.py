@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+
+from blocksight_tui.hosts import is_loopback
 
 DEFAULT_SERVER = "tcp://localhost:50001"
 
@@ -33,12 +34,7 @@ class ServerSpec:
 
     @property
     def is_local(self) -> bool:
-        if self.host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host)
 
 
 def parse_server(text: str, pins: dict[str, str] | None = None) -> ServerSpec:
