@@ -89,6 +89,24 @@ def run_attach(invocation: Invocation) -> None:
     run_app(orchestrator, link)
 
 
+class LocalFeed:
+    """The runtime as the TUI's feed: once started, the orchestrator learns
+    whether the hub is there (it may not bind while the rest runs)."""
+
+    def __init__(self, runtime: Runtime, orchestrator: MainOrchestrator) -> None:
+        self.runtime = runtime
+        self._orchestrator = orchestrator
+        runtime.bus.subscribe(orchestrator.handle)
+
+    async def start(self) -> list[str]:
+        notices = await self.runtime.start()
+        self._orchestrator.set_hub_url(self.runtime.hub_url)
+        return notices
+
+    async def stop(self) -> None:
+        await self.runtime.stop()
+
+
 def run_tui(runtime: Runtime) -> None:
     from blocksight_tui.tui.app import run_app
 
@@ -98,8 +116,7 @@ def run_tui(runtime: Runtime) -> None:
         hub_url=runtime.hub_url,
         electrum_configured=bool(runtime.settings.electrum.servers),
     )
-    runtime.bus.subscribe(orchestrator.handle)
-    run_app(orchestrator, runtime)
+    run_app(orchestrator, LocalFeed(runtime, orchestrator))
 
 
 def main(argv: list[str] | None = None) -> None:

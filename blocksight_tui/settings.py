@@ -480,12 +480,17 @@ def _from_validation_error(
     else:
         message = (
             f"invalid setting {setting} = {_shown(loc, first.get('input'))} "
-            f"(from {origin}): {first['msg']}"
+            f"(from {origin}): {_plain_message(first['msg'])}"
         )
     if len(errors) > 1:
         others = len(errors) - 1
         message += f" (and {others} more invalid setting{'s' if others > 1 else ''})"
     return SettingsError(message, setting=setting, origin=origin)
+
+
+def _plain_message(message: str) -> str:
+    """pydantic's message without its "Value error, " label."""
+    return message.removeprefix("Value error, ")
 
 
 def _from_source_error(exc: _SourceError, environ: Mapping[str, str]) -> SettingsError:

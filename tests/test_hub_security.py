@@ -172,7 +172,7 @@ async def test_clients_past_the_cap_are_told_to_come_back() -> None:
 
 
 async def test_an_oversized_frame_closes_with_1009() -> None:
-    async with running_hub(max_message_bytes=1024) as (_, address), \
+    async with running_hub(max_message_bytes=1024) as (server, address), \
             aiohttp.ClientSession() as session, \
             session.ws_connect(f"ws://{address}/ws") as ws:
         await ws.send_str(json.dumps({"op": "subscribe", "types": ["tip.height"] * 2000}))
@@ -180,6 +180,7 @@ async def test_an_oversized_frame_closes_with_1009() -> None:
             pass
         assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+        await wait_until(lambda: server.stats.clients_closed_too_big == 1)
 
 
 async def test_a_client_over_its_rate_is_told_so() -> None:

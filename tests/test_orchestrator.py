@@ -133,3 +133,29 @@ def test_electrum_is_cross_checked_against_the_node() -> None:
     state = orchestrator.state_of("electrum")
     assert state.lag == 3 and state.lagging
     assert state.source is not None and "ElectrumX" in (state.source.detail or "")
+
+
+async def test_a_hub_that_could_not_bind_is_not_shown_as_listening() -> None:
+    """The TUI runs on without its hub; the status line must not then show
+    the address of whatever else holds the port."""
+    import socket
+
+    from blocksight_tui.__main__ import LocalFeed
+    from blocksight_tui.runtime import Runtime
+    from blocksight_tui.settings import Settings
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    runtime = Runtime(Settings(hub={"port": port}), "demo", hub_required=False)
+    orchestrator = MainOrchestrator.standard(mode="demo", hub_url=runtime.hub_url)
+    assert orchestrator.state_of("system").hub_url == f"ws://127.0.0.1:{port}/ws"
+    feed = LocalFeed(runtime, orchestrator)
+    try:
+        notices = await feed.start()
+    finally:
+        await feed.stop()
+        taken.close()
+    assert notices and "hub not started" in notices[0]
+    assert orchestrator.state_of("system").hub_url is None

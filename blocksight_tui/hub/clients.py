@@ -44,6 +44,7 @@ class HubStats:
     clients_closed_slow: int = 0
     clients_closed_heartbeat: int = 0
     clients_closed_abuse: int = 0
+    clients_closed_too_big: int = 0
     # Connections refused before the handshake, by reason (token, origin, ...).
     refused: Counter[str] = field(default_factory=Counter)
 

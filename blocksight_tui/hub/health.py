@@ -31,7 +31,8 @@ def source_health(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
             else "ok"
         )
         reasons = sorted({f"{e.type}: {e.source.reason}" for e in items if e.source.reason})
-        report[name] = {"state": health, "reasons": reasons}
+        # Only the chain source makes the hub unhealthy by being unavailable.
+        report[name] = {"state": health, "reasons": reasons, "required": name in CHAIN_SOURCES}
     return report
 
 

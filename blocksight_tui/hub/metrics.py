@@ -12,10 +12,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Final
 
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from blocksight_tui import __version__
 from blocksight_tui.adapters.base import HasCircuits
 from blocksight_tui.events import EVENT_TYPES
 from blocksight_tui.hub.bus import EventBus
@@ -28,17 +34,32 @@ SOURCE_STATES: Final = ("ok", "stale", "unavailable")
 BREAKER_STATES: Final = ("closed", "half-open", "open")
 
 
+# A `_created` timestamp beside every counter and histogram is noise to a
+# scraper that has the process start time anyway.
+disable_created_metrics()
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         # CPU seconds and resident memory of this process, from /proc.
         ProcessCollector(registry=self.registry)
+        self.add(BuildInfo())
 
     def add(self, collector: Collector) -> None:
         self.registry.register(collector)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class BuildInfo(Collector):
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "blocksight_build_info", "Always 1; the running version.", labels=("version",)
+        )
+        info.add_metric((__version__,), 1.0)
+        yield info
 
 
 class HubCollector(Collector):
@@ -72,6 +93,7 @@ class HubCollector(Collector):
         closed.add_metric(("too_slow",), stats.clients_closed_slow)
         closed.add_metric(("heartbeat",), stats.clients_closed_heartbeat)
         closed.add_metric(("abuse",), stats.clients_closed_abuse)
+        closed.add_metric(("too_big",), stats.clients_closed_too_big)
         yield closed
         refused = CounterMetricFamily(
             "blocksight_hub_connections_refused",

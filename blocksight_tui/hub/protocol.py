@@ -147,7 +147,9 @@ def parse_client_message(raw: str) -> ClientMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
-        raise ProtocolError("bad_message", f"{where}: {first['msg']}") from None
+        # The models hold tuples; the client sent JSON arrays.
+        message = first["msg"].replace("tuple", "array").replace("Tuple", "Array")
+        raise ProtocolError("bad_message", f"{where}: {message}") from None
 
 
 def expand(patterns: tuple[str, ...]) -> frozenset[EventType]:

@@ -371,10 +371,16 @@ class HubServer:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
-                    if isinstance(ws.exception(), asyncio.TimeoutError):
+                    error = ws.exception()
+                    if isinstance(error, asyncio.TimeoutError):
                         # aiohttp's heartbeat: no pong in time.
                         self.stats.clients_closed_heartbeat += 1
                         log.info("hub client %s missed its heartbeat", peer)
+                    elif getattr(error, "code", None) == WSCloseCode.MESSAGE_TOO_BIG:
+                        # aiohttp has closed it with 1009 already.
+                        self.stats.clients_closed_too_big += 1
+                        log.info("hub client %s sent a frame over %d bytes", peer,
+                                 self._max_message_bytes)
                     break
                 if client not in self._clients:
                     break
@@ -390,10 +396,12 @@ class HubServer:
                 if fault is None:
                     continue
                 if not budget.forgive_fault():
-                    log.warning("hub client %s keeps sending bad messages: closing it", peer)
+                    log.warning(
+                        "hub client %s keeps sending refused messages: closing it", peer
+                    )
                     self.stats.clients_closed_abuse += 1
                     await ws.close(
-                        code=WSCloseCode.POLICY_VIOLATION, message=b"too many bad messages"
+                        code=WSCloseCode.POLICY_VIOLATION, message=b"too many refused messages"
                     )
                     break
                 if len(client.outbox) <= self._max_pending:

@@ -86,6 +86,12 @@ class MainOrchestrator:
                 log.exception("plugin %s failed to reset", name)
             self._notify_all(name, plugin.state)
 
+    def set_hub_url(self, hub_url: str | None) -> None:
+        """The local hub started there, or (None) could not start."""
+        system = self._plugins.get(SystemPlugin.name)
+        if isinstance(system, SystemPlugin) and system.hub_changed(hub_url):
+            self._notify_all(SystemPlugin.name, system.state)
+
     def set_link(self, link: LinkState) -> None:
         """The link to the remote hub changed (attach mode)."""
         for name, plugin in self._plugins.items():

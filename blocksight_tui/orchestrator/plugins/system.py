@@ -44,6 +44,12 @@ class SystemPlugin(ContextPlugin):
         events seen goes on."""
         self._state = replace(self._state, sources=())
 
+    def hub_changed(self, hub_url: str | None) -> bool:
+        """Where this process's hub listens; None when it could not start."""
+        old = self._state
+        self._state = replace(old, hub_url=hub_url)
+        return self._state != old
+
     def link_changed(self, link: LinkState) -> bool:
         old = self._state
         self._state = replace(old, link=link)
