@@ -58,6 +58,13 @@ def choose_mode(settings: Settings, endpoint: RpcEndpoint) -> Mode:
             f"{endpoint.port} ({endpoint.network}); start bitcoind, or point at it with "
             "--datadir/--rpc-port/--rpc-user, or drop --no-demo to watch the demo"
         )
+    log.info(
+        "no Bitcoin Core node configured, and none answers at %s:%s (%s): "
+        "running the simulated network",
+        endpoint.host,
+        endpoint.port,
+        endpoint.network,
+    )
     return "demo"
 
 
@@ -84,8 +91,8 @@ class Runtime:
         self.endpoint = endpoint
         self.bus = bus or EventBus()
         self.scheduler = Scheduler(self.bus)
-        self.adapters: list[Adapter] = [self._build_adapter()]
         self.prices_off = self._prices_off()
+        self.adapters: list[Adapter] = [self._build_adapter()]
         if mode == "node" and self.prices_off is None:
             self.adapters.append(self._build_prices())
         if mode == "node" and settings.electrum.enabled:
@@ -113,7 +120,11 @@ class Runtime:
         intervals = intervals_of(self.settings)
         if self.mode == "demo":
             return SimulatedNetwork(
-                intervals, seed=self.settings.demo.seed, speed=self.settings.demo.speed
+                intervals,
+                seed=self.settings.demo.seed,
+                speed=self.settings.demo.speed,
+                currency=self.settings.prices.currency,
+                prices=self.prices_off is None,
             )
         if self.endpoint is None:
             raise ValueError("node mode needs an RPC endpoint")
@@ -195,7 +206,7 @@ class Runtime:
                 log.error("%s", self.hub_error)
                 await self.hub.stop()
                 self.hub = None
-        if self.mode == "node" and self.prices_off is not None:
+        if self.prices_off is not None:
             # Say so instead of leaving the figures waiting forever.
             prices = SourceInfo(name="prices", state="unavailable", reason=self.prices_off)
             self.bus.publish("price.current", None, prices)

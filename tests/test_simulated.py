@@ -160,3 +160,29 @@ async def test_a_new_block_wakes_the_polls_that_follow_it() -> None:
     clock[0] += 120
     await sim.poll_tip()
     assert woken and "blockchain" in woken[0] and "mempool" in woken[0]
+
+
+async def test_the_demo_price_is_in_the_display_currency() -> None:
+    usd = SimulatedNetwork(INTERVALS, seed=3)
+    jpy = SimulatedNetwork(INTERVALS, seed=3, currency="JPY")
+    from blocksight_tui.events import PriceCurrent
+
+    (in_usd,) = await usd.poll_price()
+    (in_jpy,) = await jpy.poll_price()
+    assert isinstance(in_usd.data, PriceCurrent) and isinstance(in_jpy.data, PriceCurrent)
+    assert in_jpy.data.currency == "JPY"
+    assert 150 < in_jpy.data.price / in_usd.data.price < 153  # the demo's JPY per USD, 151.2
+
+
+async def test_no_price_in_the_demo_means_no_price_polls() -> None:
+    from blocksight_tui.runtime import PRICES_DISABLED, Runtime
+    from blocksight_tui.settings import Settings
+
+    runtime = Runtime(Settings(prices={"enabled": False}, hub={"enabled": False}), "demo")
+    polls = {p.name for a in runtime.adapters for p in a.polls()}
+    assert "price" not in polls and "fx" not in polls
+    await runtime.start()
+    await runtime.stop()
+    price = runtime.bus.latest_of("price.current")
+    assert price is not None and price.data is None
+    assert price.source.state == "unavailable" and price.source.reason == PRICES_DISABLED

@@ -197,7 +197,14 @@ class SimulatedNetwork:
         seed: int | None = None,
         speed: float = 1.0,
         clock: Callable[[], float] = time.time,
+        *,
+        currency: str = "USD",
+        prices: bool = True,
     ) -> None:
+        """`currency` is the display currency of the price; with `prices`
+        off there are no price nor FX polls, as with --no-price on a node."""
+        self._currency = currency
+        self._prices = prices
         self._rng = random.Random(seed)
         self._speed = speed
         self._clock = clock
@@ -250,9 +257,10 @@ class SimulatedNetwork:
             Poll("blockchain", self._scaled("blockchain"), self.poll_blockchain),
             Poll("network", self._scaled("network"), self.poll_network),
             Poll("mining", self._scaled("mining"), self.poll_mining),
+        ] + ([
             Poll("price", self._scaled("price"), self.poll_price),
             Poll("fx", self._scaled("fx"), self.poll_fx),
-        ]
+        ] if self._prices else [])
 
     async def start(self, wake: Wake) -> None:
         self._wake = wake
@@ -592,16 +600,18 @@ class SimulatedNetwork:
 
     async def poll_price(self) -> list[Publication]:
         self._price *= 1 + self._rng.gauss(0, 0.002)
+        # The walk is in USD; shown in the display currency at today's rate.
+        per_usd = self._fx.get(self._currency, 1.0)
         quotes = tuple(
             PriceQuote(
                 provider=name,
-                price=round(self._price * self._rng.uniform(0.999, 1.001), 2),
+                price=round(self._price * per_usd * self._rng.uniform(0.999, 1.001), 2),
                 age_s=round(self._rng.uniform(0, 20), 1),
             )
             for name in PRICE_PROVIDERS
         )
         price = round(statistics.median(q.price for q in quotes), 2)
-        data = PriceCurrent(currency="USD", price=price, quotes=quotes, stale=False)
+        data = PriceCurrent(currency=self._currency, price=price, quotes=quotes, stale=False)
         return [Publication("price.current", data, self._source)]
 
     async def poll_fx(self) -> list[Publication]:
