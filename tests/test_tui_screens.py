@@ -249,3 +249,20 @@ async def test_the_demo_header_marking_follows_onto_the_screens(mode: str, demo:
         await pilot.pause()
         assert app.has_class("-demo") is demo
         assert app.screen.query_one(Header).styles.background == home
+
+
+def test_the_status_line_names_the_chain_source_first() -> None:
+    from blocksight_tui.events import SourceInfo
+    from blocksight_tui.tui.widgets.status import source_summary
+
+    sources = (
+        ("price.current", SourceInfo(name="prices", state="unavailable", reason="off")),
+        ("tip.height", SourceInfo(name="electrum", state="unavailable", reason="none")),
+        ("tip.height", SourceInfo(name="core", state="unavailable", reason="down")),
+        ("network.fees", SourceInfo(name="core", state="unavailable", reason="down")),
+    )
+    assert [text for text, _ in source_summary(sources)] == [
+        "core unavailable",
+        "prices unavailable",
+        "electrum unavailable",
+    ]

@@ -15,7 +15,7 @@ from textual.app import RenderResult
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from blocksight_tui.events import SourceInfo
+from blocksight_tui.events import CHAIN_SOURCES, SourceInfo
 from blocksight_tui.orchestrator.plugins.electrum import ElectrumState
 from blocksight_tui.orchestrator.plugins.system import SystemState
 from blocksight_tui.remote.state import LinkPhase, describe
@@ -47,14 +47,17 @@ MODE_LABELS = {"attach": "ATTACHED"}
 
 
 def source_summary(sources: tuple[tuple[str, SourceInfo], ...]) -> list[tuple[str, str]]:
-    """(text, worst state) per source name, in first-seen order: 'core ok',
+    """(text, worst state) per source name, the chain source first, then in
+    first-seen order: 'core ok',
     'prices stale' when all its types agree, else the odd ones out:
     'core: fees unavailable'."""
     by_name: dict[str, list[tuple[str, SourceInfo]]] = {}
     for event_type, info in sources:
         by_name.setdefault(info.name, []).append((event_type, info))
     out: list[tuple[str, str]] = []
-    for name, entries in by_name.items():
+    # The chain source first: the rest of the line matters less without it.
+    ordered = sorted(by_name.items(), key=lambda item: item[0] not in CHAIN_SOURCES)
+    for name, entries in ordered:
         states = {info.state for _, info in entries}
         worst = max(states, key=_RANK.__getitem__)
         if len(states) == 1:
@@ -106,6 +109,9 @@ class StatusBar(Widget):
             # the count of events goes last, where the width runs out.
             line.append(" ")
             line.append(describe(state.link, self.clock()), style=_LINK_STYLE[state.link.phase])
+            if state.link.phase != "connected":
+                # Every source is stale for the same reason: the link says it.
+                return line
         if self.feed_error:
             line.append(" feed error: ", style="bold red")
             line.append(self.feed_error, style="red")
