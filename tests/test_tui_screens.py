@@ -266,3 +266,22 @@ def test_the_status_line_names_the_chain_source_first() -> None:
         "prices unavailable",
         "electrum unavailable",
     ]
+
+
+def test_the_oldest_quote_ages_between_polls() -> None:
+    from blocksight_tui.events import PriceCurrent, PriceQuote, SourceInfo, make_event
+    from blocksight_tui.tui.widgets.price import PricePanel, PriceSlice
+
+    quotes = (PriceQuote(provider="kraken", price=1.0, age_s=5),)
+    event = make_event(
+        "price.current",
+        PriceCurrent(currency="USD", price=1.0, quotes=quotes),
+        SourceInfo(name="prices"),
+        seq=1,
+        ts=1000.0,
+    )
+    now = [1000.0]
+    panel = PricePanel(clock=lambda: now[0])
+    assert "5 s" in str(panel.lines(PriceSlice(price=event), 24)[1])
+    now[0] += 30
+    assert "35 s" in str(panel.lines(PriceSlice(price=event), 24)[1])

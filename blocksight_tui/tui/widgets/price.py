@@ -37,6 +37,10 @@ def converted(price: PriceCurrent, fx: FxRates) -> list[tuple[str, float]]:
 class PricePanel(Panel):
     TITLE = "price"
 
+    def on_mount(self) -> None:
+        # The oldest quote's age goes on growing between polls.
+        self.set_interval(1.0, self.refresh, name="price-age")
+
     def primary(self, data: PriceSlice) -> PriceCurrentEvent | None:
         return data.price
 
@@ -54,7 +58,8 @@ class PricePanel(Panel):
         ]
         sources = f"{len(p.quotes)} source{'s' if len(p.quotes) != 1 else ''}"
         if p.quotes:
-            sources += f" · {fmt.duration(max(q.age_s for q in p.quotes))}"
+            since_event = max(0.0, self.clock() - data.price.ts)
+            sources += f" · {fmt.duration(max(q.age_s for q in p.quotes) + since_event)}"
         out.append(fmt.pair("from", sources, width))
         symbol = fmt.CURRENCY_SYMBOLS.get(p.currency, p.currency)
         out.append(fmt.pair(f"sat/{symbol}", fmt.count(1e8 / p.price), width))
