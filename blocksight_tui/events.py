@@ -46,9 +46,11 @@ EVENT_TYPES: Final[tuple[EventType, ...]] = (
 CHAIN_SOURCES: Final = frozenset({"core", "demo"})
 """Sources that speak for the chain itself: the node, or the simulated one."""
 
-SourceState: TypeAlias = Literal["ok", "stale", "unavailable"]
+SourceState: TypeAlias = Literal["ok", "stale", "unavailable", "off"]
 """ok: fresh data. stale: the source failed, `data` is the last good value.
-unavailable: the source cannot give this figure; `reason` says why, `data` may be null."""
+unavailable: the source cannot give this figure; `reason` says why, `data` may be null.
+off: the operator turned the source off (or it has nothing to say on this
+network); `reason` says how, `data` is null. Not a fault."""
 
 FeeMode: TypeAlias = Literal["economical", "conservative"]
 

@@ -26,7 +26,7 @@ from blocksight_tui.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
-PRICES_DISABLED: Final = "prices disabled (--no-price)"
+PRICES_DISABLED: Final = "off (--no-price)"
 PRICES_REGTEST: Final = "no market price on regtest"
 
 Mode = Literal["demo", "node"]
@@ -208,7 +208,7 @@ class Runtime:
                 self.hub = None
         if self.prices_off is not None:
             # Say so instead of leaving the figures waiting forever.
-            prices = SourceInfo(name="prices", state="unavailable", reason=self.prices_off)
+            prices = SourceInfo(name="prices", state="off", reason=self.prices_off)
             self.bus.publish("price.current", None, prices)
             self.bus.publish("fx.rates", None, prices)
         for adapter in self.adapters:

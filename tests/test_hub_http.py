@@ -39,6 +39,10 @@ async def test_healthz_follows_the_chain_source(hub: tuple[EventBus, str]) -> No
     status, body = await get(f"{base}/healthz")
     assert status == 200 and body["status"] == "ok"
     assert body["sources"]["electrum"]["state"] == "unavailable"  # reported, not fatal
+    off = SourceInfo(name="prices", state="off", reason="off (--no-price)")
+    bus.publish("price.current", None, off)
+    status, body = await get(f"{base}/healthz")
+    assert status == 200 and body["sources"]["prices"]["state"] == "off"
     down = SourceInfo(name="core", state="stale", reason="cannot connect to 127.0.0.1:8332")
     bus.publish("tip.height", TIP, down)
     status, body = await get(f"{base}/healthz")

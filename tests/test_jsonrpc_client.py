@@ -118,13 +118,16 @@ async def test_failures_are_typed(fake_core: tuple[FakeCore, str], mode: str, er
         assert "Loading banlist" in str(caught.value)
 
 
-async def test_nothing_listening_is_unreachable() -> None:
-    client = JsonRpcClient(f"http://127.0.0.1:{free_port()}/", "u", "p", timeout=2)
+async def test_nothing_listening_is_unreachable_in_a_few_plain_words() -> None:
+    port = free_port()
+    client = JsonRpcClient(f"http://127.0.0.1:{port}/", "u", "p", timeout=2)
     try:
-        with pytest.raises(NodeUnreachable):
+        with pytest.raises(NodeUnreachable) as caught:
             await client.call("getblockcount")
     finally:
         await client.close()
+    # Short enough for a narrow panel: the address, then the reason.
+    assert str(caught.value) == f"cannot connect to 127.0.0.1:{port}: connection refused"
 
 
 def test_recorded_request_shape_matches_ours() -> None:

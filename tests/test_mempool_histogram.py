@@ -287,7 +287,12 @@ def synthetic_body(count: int) -> tuple[bytes, dict[bytes, tuple[int, int]]]:
 
 
 class LagMeter:
-    """How late a ticker that wants to run every 2 ms gets to run."""
+    """The longest the loop's thread worked without letting a ticker that
+    wants to run every 2 ms have its turn.
+
+    Counted in the thread's CPU time, not the wall clock: on a shared machine
+    other processes can hold the CPU for a while, which says nothing about
+    how long our code keeps the loop."""
 
     def __init__(self) -> None:
         self.max_lag = 0.0
@@ -296,9 +301,9 @@ class LagMeter:
 
     async def _run(self) -> None:
         while True:
-            start = time.perf_counter()
+            start = time.thread_time()
             await asyncio.sleep(0.002)
-            self.max_lag = max(self.max_lag, time.perf_counter() - start - 0.002)
+            self.max_lag = max(self.max_lag, time.thread_time() - start)
             self.ticks += 1
 
     async def __aenter__(self) -> LagMeter:
@@ -319,7 +324,7 @@ async def test_a_large_answer_never_stalls_the_loop() -> None:
         parsed = await parse_verbose_mempool(body)
     assert parsed == expected
     assert meter.ticks > 20
-    assert meter.max_lag < 0.1, f"the loop waited {meter.max_lag * 1000:.0f} ms"
+    assert meter.max_lag < 0.1, f"the loop was held for {meter.max_lag * 1000:.0f} ms of CPU"
 
 
 # ------------------------------------------------------------------ the refresh cycle
@@ -512,7 +517,7 @@ async def test_a_large_mempool_refreshes_without_stalling() -> None:
         del node.entries[gone]
     async with LagMeter() as meter:
         assert await histogram.refresh() == node.histogram()
-    assert meter.max_lag < 0.1, f"the loop waited {meter.max_lag * 1000:.0f} ms"
+    assert meter.max_lag < 0.1, f"the loop was held for {meter.max_lag * 1000:.0f} ms of CPU"
 
 
 # ------------------------------------------------------------------ a real node

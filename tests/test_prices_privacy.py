@@ -85,7 +85,7 @@ async def test_no_price_opens_no_connection(monkeypatch: pytest.MonkeyPatch, ena
     for event_type in ("price.current", "fx.rates"):
         event = runtime.bus.latest_of(event_type, "prices")
         assert event is not None and event.data is None
-        assert event.source.state == "unavailable" and event.source.reason == PRICES_DISABLED
+        assert event.source.state == "off" and event.source.reason == PRICES_DISABLED
     # The spy saw the core adapter knock on the loopback, and nothing else.
     assert spy.hosts and set(spy.hosts) <= LOOPBACK
 

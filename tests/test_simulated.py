@@ -185,4 +185,4 @@ async def test_no_price_in_the_demo_means_no_price_polls() -> None:
     await runtime.stop()
     price = runtime.bus.latest_of("price.current")
     assert price is not None and price.data is None
-    assert price.source.state == "unavailable" and price.source.reason == PRICES_DISABLED
+    assert price.source.state == "off" and price.source.reason == PRICES_DISABLED

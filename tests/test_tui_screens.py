@@ -268,6 +268,38 @@ def test_the_status_line_names_the_chain_source_first() -> None:
     ]
 
 
+def test_a_source_turned_off_is_quiet_not_red() -> None:
+    from blocksight_tui.events import SourceInfo
+    from blocksight_tui.tui.widgets.status import source_summary
+
+    off = SourceInfo(name="prices", state="off", reason="off (--no-price)")
+    sources = (
+        ("tip.height", SourceInfo(name="core")),
+        ("price.current", off),
+        ("fx.rates", off),
+    )
+    assert source_summary(sources) == [("core ok", "ok"), ("prices off", "off")]
+
+
+async def test_the_price_panel_says_it_was_turned_off() -> None:
+    from textual.app import App, ComposeResult
+
+    from blocksight_tui.events import SourceInfo, make_event
+    from blocksight_tui.tui.widgets.price import PricePanel, PriceSlice
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PricePanel()
+
+    off = SourceInfo(name="prices", state="off", reason="off (--no-price)")
+    async with One().run_test(size=(40, 8)) as pilot:
+        panel = pilot.app.query_one(PricePanel)
+        panel.data = PriceSlice(price=make_event("price.current", None, off, seq=1))
+        await pilot.pause()
+        assert str(panel.render()) == "off (--no-price)"
+        assert not panel.has_class("-unavailable") and not panel.has_class("-stale")
+
+
 def test_the_oldest_quote_ages_between_polls() -> None:
     from blocksight_tui.events import PriceCurrent, PriceQuote, SourceInfo, make_event
     from blocksight_tui.tui.widgets.price import PricePanel, PriceSlice

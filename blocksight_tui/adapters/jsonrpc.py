@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import aiohttp
+from yarl import URL
+
+from blocksight_tui.hosts import connection_failure
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +185,8 @@ class JsonRpcClient:
         max_concurrent: int = 4,
     ) -> None:
         self._url = url
+        # host:port, which is what an operator recognises in a message.
+        self._address = URL(url).host_port_subcomponent or url
         self._headers: dict[str, str] = {}
         self.set_credentials(user, password)
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -274,9 +279,10 @@ class JsonRpcClient:
         except RpcFailure:
             raise
         except TimeoutError as exc:
-            raise NodeUnreachable(f"no answer from {self._url} within the timeout") from exc
+            raise NodeUnreachable(f"no answer from {self._address} within the timeout") from exc
         except aiohttp.ClientConnectorError as exc:
-            raise NodeUnreachable(f"cannot connect to {self._url}: {exc.os_error}") from exc
+            reason = connection_failure(exc.os_error)
+            raise NodeUnreachable(f"cannot connect to {self._address}: {reason}") from exc
         except aiohttp.ClientError as exc:
             raise NodeUnreachable(f"{self._url}: {exc.__class__.__name__}: {exc}") from exc
 

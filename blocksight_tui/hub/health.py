@@ -2,9 +2,10 @@
 
 A source is degraded while any of its figures is stale (it was working and
 is failing now). A source that never gave a figure (an Electrum server that
-is not there, prices switched off) is reported but does not make the hub
-unhealthy, except the chain source itself (the node, or the demo): without
-it there is nothing to watch.
+is not there) is reported but does not make the hub unhealthy, except the
+chain source itself (the node, or the demo): without it there is nothing to
+watch. A source the operator turned off (prices with --no-price) is `off`,
+which is healthy.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Literal
 
 from blocksight_tui.events import CHAIN_SOURCES, Event
 
-Health = Literal["ok", "degraded", "unavailable"]
+Health = Literal["ok", "degraded", "unavailable", "off"]
 
 
 def source_health(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
@@ -27,7 +28,8 @@ def source_health(events: Iterable[Event]) -> dict[str, dict[str, Any]]:
         states = {e.source.state for e in items}
         health: Health = (
             "degraded" if "stale" in states
-            else "unavailable" if states == {"unavailable"}
+            else "unavailable" if states - {"off"} == {"unavailable"}
+            else "off" if states == {"off"}
             else "ok"
         )
         reasons = sorted({f"{e.type}: {e.source.reason}" for e in items if e.source.reason})
@@ -40,7 +42,7 @@ def healthy(report: dict[str, dict[str, Any]]) -> bool:
     if not any(name in CHAIN_SOURCES for name in report):
         return False  # nothing heard from the chain yet
     return all(
-        entry["state"] == "ok"
+        entry["state"] in ("ok", "off")
         or (entry["state"] == "unavailable" and name not in CHAIN_SOURCES)
         for name, entry in report.items()
     )

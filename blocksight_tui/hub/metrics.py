@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from blocksight_tui.hub.server import HubServer
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
-SOURCE_STATES: Final = ("ok", "stale", "unavailable")
+SOURCE_STATES: Final = ("ok", "stale", "unavailable", "off")
 BREAKER_STATES: Final = ("closed", "half-open", "open")
 
 

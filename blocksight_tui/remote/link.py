@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Final, Protocol, TypeVar
@@ -29,6 +27,7 @@ from pydantic import SecretStr
 
 from blocksight_tui.adapters.resilience import Backoff
 from blocksight_tui.events import Event
+from blocksight_tui.hosts import connection_failure
 from blocksight_tui.hub.protocol import (
     ErrorFrame,
     EventFrame,
@@ -447,10 +446,8 @@ def _describe(exc: BaseException) -> str:
         return str(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
         exc = exc.os_error
-    if isinstance(exc, OSError) and exc.errno:
-        if exc.errno == errno.ECONNREFUSED:
-            return "connection refused"
-        return os.strerror(exc.errno).lower()
+    if isinstance(exc, OSError):
+        return connection_failure(exc)
     text = str(exc) or type(exc).__name__
     with contextlib.suppress(IndexError):
         text = text.splitlines()[0]

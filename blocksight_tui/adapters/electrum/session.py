@@ -34,6 +34,7 @@ from blocksight_tui.adapters.electrum.servers import (
     check_pin,
     ssl_context_for,
 )
+from blocksight_tui.hosts import connection_failure
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ async def open_connection(
     except TimeoutError as exc:
         raise ElectrumFailure(f"{spec.url}: no connection within {timeout:.0f} s") from exc
     except OSError as exc:
-        raise ElectrumFailure(f"{spec.url}: {exc.strerror or exc}") from exc
+        raise ElectrumFailure(f"{spec.url}: {connection_failure(exc)}") from exc
     except Exception as exc:
         raise ElectrumFailure(f"{spec.url}: {type(exc).__name__}: {exc}") from exc
     session.sent_request_timeout = timeout

@@ -18,6 +18,7 @@ from aiohttp_socks import ProxyConnectionError, ProxyError, ProxyTimeoutError
 from aiolimiter import AsyncLimiter
 
 from blocksight_tui.adapters.resilience import Backoff, CircuitBreaker
+from blocksight_tui.hosts import connection_failure
 
 MAX_BODY: Final = 256 * 1024
 """Coinbase's exchange rates, the largest answer, are a few kilobytes."""
@@ -127,10 +128,12 @@ class ProviderClient:
             raise FetchError(f"no answer within {self._timeout.total:g} s") from None
         except (ProxyError, ProxyConnectionError, ProxyTimeoutError) as exc:
             raise FetchError(f"proxy refused: {exc}"[:160]) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise FetchError(connection_failure(exc.os_error)) from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"{type(exc).__name__}: {exc}"[:160]) from None
         except OSError as exc:
-            raise FetchError(f"{exc.strerror or exc}") from None
+            raise FetchError(connection_failure(exc)) from None
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:

@@ -101,7 +101,8 @@ class Panel(Widget):
         try:
             event = self.primary(data) if data is not None else None
             unavailable = event is not None and event.source.state == "unavailable"
-            stale = data is not None and not unavailable and self.is_stale(data)
+            off = event is not None and event.source.state == "off"
+            stale = data is not None and not (unavailable or off) and self.is_stale(data)
         except Exception:  # the render shows the error; the classes stay as they were
             return
         self.set_class(stale, "-stale")
@@ -131,6 +132,8 @@ class Panel(Widget):
             return Text(WAITING, style="dim italic")
         if event.source.state == "unavailable":
             return Text(unavailable_text(event.source), style="italic")
+        if event.source.state == "off":
+            return Text(event.source.reason or "off", style="dim italic")
         if event.data is None:
             if event.source.state == "stale":
                 return Text(f"stale: {event.source.reason or 'no data yet'}", style="italic")

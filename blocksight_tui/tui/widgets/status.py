@@ -34,8 +34,9 @@ SHORT_TYPES = {
     "blockchain.network": "network",
     "blockchain.mining": "mining",
 }
-_RANK = {"ok": 0, "stale": 1, "unavailable": 2}
-_STYLE = {"ok": "", "stale": "bold yellow", "unavailable": "bold red"}
+# Turned off is no worse than ok: the operator asked for it.
+_RANK = {"off": -1, "ok": 0, "stale": 1, "unavailable": 2}
+_STYLE = {"off": "dim", "ok": "", "stale": "bold yellow", "unavailable": "bold red"}
 _LINK_STYLE: dict[LinkPhase, str] = {
     "connected": "green",
     "connecting": "bold yellow",
