@@ -93,38 +93,10 @@ async def start_hub(hubs: list[HubServer], bus: EventBus, port: int) -> HubServe
     return hub
 
 
-# ---------------------------------------------------------------- against a real hub
-
-
-async def test_the_link_takes_the_hubs_state_then_its_events(
+async def linked_hub(
     hubs: list[HubServer], links: list[HubLink]
-) -> None:
-    bus = EventBus()
-    bus.publish("tip.height", tip(100), CORE)
-    bus.publish("price.current", PriceCurrent(currency="USD", price=97_000.0), PRICES)
-    port = free_port()
-    await start_hub(hubs, bus, port)
-    sink = Recorder()
-    link = fast_link(port, sink)
-    links.append(link)
-    await link.start()
-    await until(lambda: sink.phase == "connected", what="connected")
-    assert height_of(sink) == 100
-    assert sink.state("external_api").price.data.price == 97_000.0
-    assert sink.phases == ["connecting", "connected"]
-    assert link.last_seq == bus.last_seq == 2
-
-    bus.publish("tip.height", tip(101), CORE)
-    await until(lambda: height_of(sink) == 101, what="tip 101")
-    system = sink.state("system")
-    assert system.mode == "attach" and system.link.phase == "connected"
-    assert system.link.address == f"127.0.0.1:{port}"
-    assert system.link.server and system.link.server.startswith("blocksight/")
-
-
-async def test_a_restarted_listener_is_resumed_with_exactly_the_missed_events(
-    hubs: list[HubServer], links: list[HubLink]
-) -> None:
+) -> tuple[EventBus, HubServer, Recorder, HubLink]:
+    """A hub that knows a tip and a price, and a link connected to it."""
     bus = EventBus()
     bus.publish("tip.height", tip(100), CORE)
     bus.publish("price.current", PriceCurrent(currency="USD", price=97_000.0), PRICES)
@@ -134,7 +106,34 @@ async def test_a_restarted_listener_is_resumed_with_exactly_the_missed_events(
     link = fast_link(port, sink)
     links.append(link)
     await link.start()
-    await until(lambda: sink.phase == "connected")
+    await until(lambda: sink.phase == "connected", what="connected")
+    return bus, hub, sink, link
+
+
+# ---------------------------------------------------------------- against a real hub
+
+
+async def test_the_link_takes_the_hubs_state_then_its_events(
+    hubs: list[HubServer], links: list[HubLink]
+) -> None:
+    bus, hub, sink, link = await linked_hub(hubs, links)
+    assert height_of(sink) == 100
+    assert sink.state("external_api").price.data.price == 97_000.0
+    assert sink.phases == ["connecting", "connected"]
+    assert link.last_seq == bus.last_seq == 2
+
+    bus.publish("tip.height", tip(101), CORE)
+    await until(lambda: height_of(sink) == 101, what="tip 101")
+    system = sink.state("system")
+    assert system.mode == "attach" and system.link.phase == "connected"
+    assert system.link.address == f"127.0.0.1:{hub.bound_port}"
+    assert system.link.server and system.link.server.startswith("blocksight/")
+
+
+async def test_a_restarted_listener_is_resumed_with_exactly_the_missed_events(
+    hubs: list[HubServer], links: list[HubLink]
+) -> None:
+    bus, hub, sink, link = await linked_hub(hubs, links)
     stream, seen = link.stream, link.last_seq
 
     await drop_listener(hub)
@@ -226,16 +225,7 @@ async def test_reorgs_published_through_the_restart_each_arrive_once_in_order(
 async def test_a_figure_unchanged_through_the_drop_is_fresh_again_after_resume(
     hubs: list[HubServer], links: list[HubLink]
 ) -> None:
-    bus = EventBus()
-    bus.publish("tip.height", tip(100), CORE)
-    bus.publish("price.current", PriceCurrent(currency="USD", price=97_000.0), PRICES)
-    port = free_port()
-    hub = await start_hub(hubs, bus, port)
-    sink = Recorder()
-    link = fast_link(port, sink)
-    links.append(link)
-    await link.start()
-    await until(lambda: sink.phase == "connected")
+    bus, hub, sink, link = await linked_hub(hubs, links)
     await drop_listener(hub)
     await until(lambda: sink.state("blockchain").tip.source.state == "stale")
     await hub.start()  # nothing happened meanwhile: no event to replay
