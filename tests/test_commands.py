@@ -1,17 +1,24 @@
 """The installed commands as a user runs them: `blocksight serve` headless,
-`--no-demo` without a node, and an orderly stop on SIGTERM."""
+the TUI in a real pseudo-terminal, `--no-demo` without a node, and an
+orderly stop on SIGTERM, SIGINT and (for the TUI) SIGHUP."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.hub_client import HubClient
 from tests.node_daemon import free_port
@@ -38,7 +45,27 @@ async def wait_for_hub(url: str, timeout: float = 15.0) -> HubClient:
             await asyncio.sleep(0.1)
 
 
-async def test_serve_runs_headless_and_stops_within_two_seconds(tmp_path: Path) -> None:
+async def stops_in_order(client: HubClient, process: asyncio.subprocess.Process,
+                         sig: signal.Signals) -> None:
+    """`sig` gets the hub's clients a 1001 close and the process gone with
+    status 0, all within 2 s."""
+    started = time.monotonic()
+    process.send_signal(sig)
+    while True:  # events published before the stop may come first
+        message = await client.ws.receive(timeout=2 - (time.monotonic() - started))
+        if message.type != aiohttp.WSMsgType.TEXT:
+            break
+    assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert client.ws.close_code == 1001
+    await client.close()
+    assert await asyncio.wait_for(process.wait(), 2) == 0
+    assert time.monotonic() - started < 2.0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+async def test_serve_runs_headless_and_stops_within_two_seconds(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         *blocksight("serve", "--demo", "--seed", "1", "--hub-port", str(port)),
@@ -50,14 +77,7 @@ async def test_serve_runs_headless_and_stops_within_two_seconds(tmp_path: Path) 
         assert (await client.next_frame(5))["frame"] == "hello"
         snapshot = await client.next_frame(5)
         assert snapshot["frame"] == "snapshot" and snapshot["events"]
-        started = time.monotonic()
-        process.send_signal(signal.SIGTERM)
-        closing = await client.ws.receive(timeout=2)
-        assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
-        assert client.ws.close_code == 1001
-        await client.close()
-        assert await asyncio.wait_for(process.wait(), 2) == 0
-        assert time.monotonic() - started < 2.0
+        await stops_in_order(client, process, sig)
     finally:
         if process.returncode is None:
             process.kill()
@@ -66,6 +86,65 @@ async def test_serve_runs_headless_and_stops_within_two_seconds(tmp_path: Path) 
         await process.wait()
     assert "Traceback" not in stderr
     assert "serving simulated network" in stderr
+
+
+class Terminal:
+    """A pseudo-terminal of 80x24 for the TUI, whose screen output is read
+    as it comes (a terminal nobody reads would block the app's writes)."""
+
+    def __init__(self, columns: int = 80, rows: int = 24) -> None:
+        self.master, self.slave = pty.openpty()
+        winsize = struct.pack("HHHH", rows, columns, 0, 0)
+        fcntl.ioctl(self.slave, termios.TIOCSWINSZ, winsize)
+        self.output = bytearray()
+        asyncio.get_running_loop().add_reader(self.master, self._read)
+
+    def _read(self) -> None:
+        try:
+            self.output += os.read(self.master, 65536)
+        except OSError:  # the app closed its side
+            asyncio.get_running_loop().remove_reader(self.master)
+
+    def close(self) -> None:
+        asyncio.get_running_loop().remove_reader(self.master)
+        os.close(self.master)
+        with contextlib.suppress(OSError):
+            os.close(self.slave)
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+)
+async def test_the_tui_stops_in_order_on_a_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    """A service manager's SIGTERM, or SIGHUP when the SSH link or the tmux
+    pane goes: the hub inside the TUI closes its clients with 1001, the
+    terminal is given back, and the process is gone within 2 s."""
+    port = free_port()
+    log_file = tmp_path / "blocksight.log"
+    terminal = Terminal()
+    env = clean_env(tmp_path) | {"TERM": "xterm-256color"}
+    process = await asyncio.create_subprocess_exec(
+        *blocksight("--demo", "--seed", "1", "--hub-port", str(port), "--log-file", str(log_file)),
+        env=env, stdin=terminal.slave, stdout=terminal.slave, stderr=terminal.slave,
+        start_new_session=True,
+    )
+    os.close(terminal.slave)  # the app holds it now
+    try:
+        client = await wait_for_hub(f"ws://127.0.0.1:{port}/ws")
+        assert (await client.next_frame(5))["frame"] == "hello"
+        await stops_in_order(client, process, sig)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await asyncio.sleep(0.1)  # the last of the screen output
+        terminal.close()
+    log = log_file.read_text()
+    assert f"{sig.name}: stopping" in log and "runtime stopped" in log
+    assert "Traceback" not in log
+    screen = bytes(terminal.output)
+    assert b"DEMO" in screen  # it did draw the dashboard
+    assert screen.rfind(b"\x1b[?1049l") > screen.rfind(b"\x1b[?1049h")  # main screen back
 
 
 def test_no_demo_without_a_node_is_a_clear_error(tmp_path: Path) -> None:

@@ -12,7 +12,9 @@ screen (`b`, `p`, `m`) covers it; the detail screens get the same states.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -47,6 +49,11 @@ from blocksight_tui.tui.widgets.tip import TipPanel, TipSlice
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+"""Signals that end the app as `q` does. Without them SIGTERM (a service
+manager, `kill`) or SIGHUP (the SSH link or the tmux pane closing) would end
+the process on the spot: the hub's clients would see the link cut (1006)
+instead of a 1001 close, and a node adapter would be stopped mid-call."""
 NARROW_BELOW = 80
 """Panes narrower than 80 columns get the compact layout (no padding)."""
 DETAIL_SCREENS: dict[str, type[DetailScreen]] = {
@@ -88,12 +95,17 @@ class BlockSightApp(App[None]):
         feed: Feed | None = None,
         *,
         clock: Callable[[], float] = time.time,
+        handle_signals: bool = False,
     ) -> None:
-        """``clock`` drives the ticking ages; tests pin it for stable screens."""
+        """``clock`` drives the ticking ages; tests pin it for stable screens.
+        ``handle_signals``: the app is the process, and STOP_SIGNALS end it
+        in order (off in tests, whose loop is not the process's)."""
         super().__init__()
         self.orchestrator = orchestrator
         self.feed = feed
         self.clock = clock
+        self._handle_signals = handle_signals
+        self._signals: list[signal.Signals] = []
         self._pending: dict[str, Any] = {}
         self._latest: dict[str, Any] = {}
         self._unsubscribe: Callable[[], None] | None = None
@@ -113,8 +125,22 @@ class BlockSightApp(App[None]):
 
     def on_mount(self) -> None:
         self._unsubscribe = self.orchestrator.subscribe(self._on_plugin_state)
+        if self._handle_signals:
+            self._catch_stop_signals()
         if self.feed is not None:
             self._run_feed()
+
+    def _catch_stop_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            # Not on every platform, nor off the main thread: then the default stays.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._stop_on_signal, sig)
+                self._signals.append(sig)
+
+    def _stop_on_signal(self, sig: signal.Signals) -> None:
+        log.info("%s: stopping", sig.name)
+        self.exit()
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW_BELOW, "-narrow")
@@ -135,6 +161,10 @@ class BlockSightApp(App[None]):
     async def on_unmount(self) -> None:
         if self._unsubscribe is not None:
             self._unsubscribe()
+        loop = asyncio.get_running_loop()
+        for sig in self._signals:
+            loop.remove_signal_handler(sig)
+        self._signals.clear()
         if self.feed is not None:
             try:
                 await asyncio.wait_for(self.feed.stop(), STOP_TIMEOUT_S)
@@ -213,4 +243,4 @@ class BlockSightApp(App[None]):
 
 def run_app(orchestrator: MainOrchestrator, feed: Feed | None) -> None:
     """Run the monitor until the user quits."""
-    BlockSightApp(orchestrator, feed).run()
+    BlockSightApp(orchestrator, feed, handle_signals=True).run()
