@@ -65,7 +65,9 @@ def build_runtime(invocation: Invocation) -> Runtime:
 async def serve(runtime: Runtime) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: `serve` started in an SSH session that then drops still
+    # says goodbye to its clients (nohup or a service manager keep it running).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
     print(f"blocksight: serving {runtime.label} on {runtime.hub_url}", file=sys.stderr)

@@ -62,7 +62,9 @@ async def stops_in_order(client: HubClient, process: asyncio.subprocess.Process,
     assert time.monotonic() - started < 2.0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name
+)
 async def test_serve_runs_headless_and_stops_within_two_seconds(
     tmp_path: Path, sig: signal.Signals
 ) -> None:
