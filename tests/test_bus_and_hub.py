@@ -133,20 +133,27 @@ async def test_slow_client_does_not_hold_up_a_fast_one() -> None:
         await hub.stop()
 
 
-async def test_stop_closes_clients_with_going_away() -> None:
+async def test_stop_closes_clients_with_going_away(caplog: pytest.LogCaptureFixture) -> None:
     bus = EventBus()
     hub = HubServer(bus, "127.0.0.1", 0)
     await hub.start()
-    client = await HubClient.connect(hub.url)
-    await client.next_frame(2)  # hello
-    await client.next_frame(2)  # snapshot
+    clients = [await HubClient.connect(hub.url) for _ in range(3)]
+    for client in clients:
+        await client.next_frame(2)  # hello
+        await client.next_frame(2)  # snapshot
     loop = asyncio.get_running_loop()
     started = loop.time()
-    await hub.stop()
-    msg = await client.ws.receive(timeout=2)
+    with caplog.at_level("INFO", logger="blocksight_tui.hub.server"):
+        await hub.stop()
+    for client in clients:
+        msg = await client.ws.receive(timeout=2)
+        assert client.ws.close_code == 1001 or msg.data == 1001
+        await client.close()
     assert loop.time() - started < 2.0
-    assert client.ws.close_code == 1001 or msg.data == 1001
-    await client.close()
+    # Said once for all, not as each one leaving.
+    said = [r.getMessage() for r in caplog.records]
+    assert "hub closing 3 clients (1001)" in said
+    assert not [line for line in said if " left (" in line]
 
 
 def test_headless_parts_never_load_textual() -> None:

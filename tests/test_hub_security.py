@@ -171,6 +171,26 @@ async def test_clients_past_the_cap_are_told_to_come_back() -> None:
         assert server.stats.refused["full"] == 1
 
 
+@pytest.mark.parametrize("size", [1024, 1025])
+async def test_a_frame_of_the_limit_is_read_and_one_byte_more_closes_with_1009(
+    size: int,
+) -> None:
+    async with running_hub(max_message_bytes=1024) as (server, address), \
+            aiohttp.ClientSession() as session, \
+            session.ws_connect(f"ws://{address}/ws") as ws:
+        ping = '{"op": "ping", "pad": ""}'
+        await ws.send_str(ping.replace('""', '"' + "x" * (size - len(ping)) + '"'))
+        while (msg := await ws.receive(timeout=2)).type == aiohttp.WSMsgType.TEXT:
+            frame = json.loads(msg.data)
+            if frame["frame"] in ("pong", "error"):
+                break
+        if size <= 1024:
+            # Read, and answered: a ping with a stray field is a bad message.
+            assert msg.type == aiohttp.WSMsgType.TEXT and not ws.closed
+        else:
+            assert ws.close_code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
+
+
 async def test_an_oversized_frame_closes_with_1009() -> None:
     async with running_hub(max_message_bytes=1024) as (server, address), \
             aiohttp.ClientSession() as session, \

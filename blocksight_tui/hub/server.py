@@ -184,6 +184,9 @@ class HubServer:
         if self._runner is None:
             return
         clients, self._clients = self._clients, {}
+        if clients:
+            plural = "" if len(clients) == 1 else "s"
+            log.info("hub closing %d client%s (1001)", len(clients), plural)
         for client in clients:
             client.close()
         closing = [
@@ -248,7 +251,8 @@ class HubServer:
         ws = self._clients.pop(client, None)
         if ws is None:
             return
-        log.warning("hub client %s too slow (%s): closing it", client.name, reason)
+        log.warning("hub client %s too slow (%s): closing it (%d now)", client.name, reason,
+                    len(self._clients))
         self.stats.clients_closed_slow += 1
         client.close()
         task = asyncio.ensure_future(self._close_slow(client, ws))
@@ -330,12 +334,14 @@ class HubServer:
             return self._refuse(request, refusal)
         # `timeout` bounds the wait for a peer's close reply: a vanished peer
         # must not hold a handler (and so shutdown) for aiohttp's default 10 s.
-        # A bigger frame than `max_msg_size` is closed with 1009 by aiohttp.
+        # A bigger frame than `max_msg_size` is closed with 1009 by aiohttp,
+        # which also refuses one of exactly that size: hence the + 1, so that
+        # "at most max_message_bytes" holds to the byte.
         # No compression, so a frame's bytes are the same for every client
         # and aiohttp writes its own frames (pings, close) whole, in one step.
         ws = web.WebSocketResponse(
             heartbeat=self._heartbeat,
-            max_msg_size=self._max_message_bytes,
+            max_msg_size=self._max_message_bytes + 1,
             timeout=CLOSE_TIMEOUT_S,
             compress=False,
         )
@@ -407,12 +413,15 @@ class HubServer:
                 if len(client.outbox) <= self._max_pending:
                     client.send(error_frame(*fault))
         finally:
-            self._clients.pop(client, None)
+            # Not there any more when the hub closed it on stopping: that was
+            # said once for all of them.
+            left = self._clients.pop(client, None) is not None
             client.close()
             if not ws.closed:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(ws.close(drain=False), CLOSE_GRACE_S)
-            log.info("hub client %s left (%d now)", peer, len(self._clients))
+            if left:
+                log.info("hub client %s left (%d now)", peer, len(self._clients))
         return ws
 
     def _handle(self, client: Client, raw: str) -> tuple[ErrorCode, str] | None:
