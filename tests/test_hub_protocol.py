@@ -165,6 +165,23 @@ def test_a_pattern_that_names_nothing_is_refused(pattern: str) -> None:
     assert caught.value.code == "unknown_type"
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '{"op": "resume", "last_seq": "5"}',
+        '{"op": "resume", "last_seq": 5.0}',
+        '{"op": "resume", "last_seq": true}',
+        '{"op": "resume", "last_seq": -1}',
+        '{"op": "resume", "last_seq": 5, "stream": 7}',
+        '{"op": "subscribe", "types": "price.*"}',
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_refused_not_converted(raw: str) -> None:
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.parse_client_message(raw)
+    assert caught.value.code == "bad_message"
+
+
 def test_history_knows_when_a_gap_is_too_old() -> None:
     history = EventHistory(last_seq=0, size=3)
     bus = EventBus()

@@ -139,11 +139,13 @@ class ProtocolError(Exception):
 def parse_client_message(raw: str) -> ClientMessage:
     """Validate one text frame from a client, or raise ProtocolError."""
     try:
-        value = json.loads(raw)
+        json.loads(raw)
     except ValueError as exc:
         raise ProtocolError("bad_json", f"not JSON: {exc}") from None
     try:
-        return CLIENT_MESSAGE_ADAPTER.validate_python(value)
+        # Strict: "5" is not a sequence number, nor 5.0; a typo is refused,
+        # not read as something the client did not write.
+        return CLIENT_MESSAGE_ADAPTER.validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "message"
