@@ -443,6 +443,24 @@ async def test_another_protocol_version_is_unavailable(
     assert delays == [60.0]
 
 
+async def test_a_wrong_path_is_unavailable_and_retried_slowly(
+    hubs: list[HubServer], links: list[HubLink]
+) -> None:
+    hub = await start_hub(hubs, EventBus(), free_port())
+    delays: list[float] = []
+    done = asyncio.Event()
+    sink = Recorder()
+    wrong = parse_hub_url(f"ws://127.0.0.1:{hub.bound_port}/other")
+    link = HubLink(wrong, sink, sleep=recording_sleep(delays, 1, done))
+    links.append(link)
+    await link.start()
+    await asyncio.wait_for(done.wait(), 10)
+    state = sink.links[-1]
+    assert state.phase == "unavailable"
+    assert state.last_error == "HTTP 404 at /other: not a BlockSight hub?"
+    assert delays == [60.0]
+
+
 async def test_bad_frames_are_refused_and_the_link_goes_on(
     stand_in: Callable[..., Awaitable[int]], links: list[HubLink]
 ) -> None:
@@ -716,8 +734,9 @@ def test_hub_urls(text: str, url: str, label: str) -> None:
         ("box:8765", "ws:// or wss://"),
         ("ws://", "no host"),
         ("ws://:8765", "no host"),
-        ("ws://box:port", "port"),
-        ("ws://box:0", "port 0"),
+        ("ws://box:port", "^the port must be a number from 1 to 65535$"),
+        ("ws://box:0", "^the port must be a number from 1 to 65535$"),
+        ("ws://box:70000", "^the port must be a number from 1 to 65535$"),
         ("ws://box:8765/ws?token=abc", "--token"),
         ("ws://me:pw@box:8765", "--token"),
     ],

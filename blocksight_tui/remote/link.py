@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_S: Final = 0.5
 BACKOFF_CAP_S: Final = 30.0
 SLOW_RETRY_S: Final = 60.0
-"""After a refused token or another protocol version: trying again fast
+"""After a refused token, another protocol version or a wrong path: trying again fast
 would not change the answer, only fill the hub's log."""
 HANDSHAKE_TIMEOUT_S: Final = 10.0
 SYNC_TIMEOUT_S: Final = 15.0
@@ -81,6 +81,11 @@ class LinkError(Exception):
 
 class Refused(LinkError):
     """The hub turned the token down (HTTP 401/403)."""
+
+
+class NotAHub(LinkError):
+    """Nothing at that path (HTTP 404): a wrong URL, which retrying soon
+    will not mend."""
 
 
 F = TypeVar("F", HelloFrame, SnapshotFrame)
@@ -159,7 +164,7 @@ class HubLink:
                     failures = 0
                 except Refused as exc:
                     phase, reason = "refused", str(exc)
-                except ProtocolMismatch as exc:
+                except (ProtocolMismatch, NotAHub) as exc:
                     phase, reason = "unavailable", str(exc)
                 except (aiohttp.ClientError, OSError, TimeoutError, LinkError, BadFrame) as exc:
                     reason = _describe(exc)
@@ -227,6 +232,8 @@ class HubLink:
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in (401, 403):
                 raise Refused(f"{REFUSED_TOKEN} (HTTP {exc.status})") from None
+            if exc.status == 404:
+                raise NotAHub(f"HTTP 404 at {self.address.path}: not a BlockSight hub?") from None
             raise LinkError(
                 f"HTTP {exc.status} at {self.address.path}: not a BlockSight hub?"
             ) from None

@@ -51,16 +51,19 @@ def parse_hub_url(text: str) -> HubAddress:
     """
     try:
         parts = urlsplit(text.strip())
-        port = parts.port
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. an unclosed [ of an IPv6 address
         raise ValueError(str(exc)) from None
+    try:
+        port = parts.port
+    except ValueError:  # urllib's words name its own internals
+        raise ValueError("the port must be a number from 1 to 65535") from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ValueError("it must start with ws:// or wss://")
     if not parts.hostname:
         raise ValueError("it names no host")
     if port == 0:
-        raise ValueError("port 0 is no hub's port")
+        raise ValueError("the port must be a number from 1 to 65535")
     if parts.username is not None or parts.password is not None:
         raise ValueError("no user or password in the URL: use --token")
     if parts.query or parts.fragment:
