@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from textual.pilot import Pilot
 
 from blocksight_tui.adapters.resilience import Backoff
+from blocksight_tui.events import SourceInfo
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.server import HubServer
 from blocksight_tui.orchestrator.main import MainOrchestrator
@@ -97,6 +98,26 @@ async def test_attached_at_80x24_the_link_and_the_remote_figures_show(
         assert "core ok" in line and "prices" not in line
         await pilot.press("q")
     assert link._task is None  # quitting stopped the link
+
+
+async def test_attached_to_a_hub_that_runs_the_demo_the_header_says_so(
+    hubs: list[HubServer],
+) -> None:
+    """Made-up figures must not pass for a node's on the laptop either."""
+    demo = SourceInfo(name="demo")
+    bus = EventBus(clock=lambda: float(NOW))
+    bus.publish("tip.height", tips(1)[0], demo)
+    hub = HubServer(bus, "127.0.0.1", free_port())
+    await hub.start()
+    hubs.append(hub)
+    address = parse_hub_url(hub.url)
+    orchestrator = MainOrchestrator.standard(mode="attach", label=address.label)
+    app = BlockSightApp(orchestrator, HubLink(address, orchestrator))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: app.has_class("-demo"), "the demo noticed")
+        header = screen_text(app).splitlines()[0]
+        assert f"ATTACHED {address.label} · DEMO" in header
+        await pilot.press("q")
 
 
 async def test_a_refused_token_is_said_in_the_status_line() -> None:

@@ -32,12 +32,12 @@ async def get(url: str) -> tuple[int, dict[str, object]]:
 async def test_healthz_follows_the_chain_source(hub: tuple[EventBus, str]) -> None:
     bus, base = hub
     status, body = await get(f"{base}/healthz")
-    assert status == 503  # nothing heard yet
+    assert status == 503 and body["chain"] is None  # nothing heard yet
     bus.publish("tip.height", TIP, SourceInfo(name="core"))
     absent = SourceInfo(name="electrum", state="unavailable", reason="no Electrum server")
     bus.publish("tip.height", None, absent)
     status, body = await get(f"{base}/healthz")
-    assert status == 200 and body["status"] == "ok"
+    assert status == 200 and body["status"] == "ok" and body["chain"] == "core"
     assert body["sources"]["electrum"]["state"] == "unavailable"  # reported, not fatal
     off = SourceInfo(name="prices", state="off", reason="off (--no-price)")
     bus.publish("price.current", None, off)
@@ -53,6 +53,17 @@ async def test_healthz_follows_the_chain_source(hub: tuple[EventBus, str]) -> No
     bus.publish("tip.height", TIP, SourceInfo(name="core"))  # the node is back
     status, body = await get(f"{base}/healthz")
     assert status == 200 and body["status"] == "ok"
+
+
+async def test_healthz_says_when_the_chain_is_the_simulated_one(
+    hub: tuple[EventBus, str],
+) -> None:
+    """A public dashboard's monitor must be able to tell made-up blocks
+    from a node's: the demo is healthy, and named."""
+    bus, base = hub
+    bus.publish("tip.height", TIP, SourceInfo(name="demo"))
+    status, body = await get(f"{base}/healthz")
+    assert status == 200 and body["chain"] == "demo"
 
 
 def test_a_chain_source_that_never_answered_is_unhealthy() -> None:

@@ -73,9 +73,9 @@ async def test_http_answers_that_carry_events_need_the_token() -> None:
                 assert response.status == 200
         # Health for a load balancer, without the reasons (they may name hosts).
         async with session.get(base + "/healthz") as response:
-            assert set(await response.json()) == {"status"}
+            assert set(await response.json()) == {"status", "chain"}
         async with session.get(base + "/healthz", headers=bearer) as response:
-            assert set(await response.json()) == {"status", "sources"}
+            assert set(await response.json()) == {"status", "chain", "sources"}
         assert server.stats.refused["token"] == 2
 
 

@@ -34,7 +34,7 @@ from blocksight_tui.hub.access import (
 )
 from blocksight_tui.hub.bus import EventBus
 from blocksight_tui.hub.clients import Client, HubStats, OutboxOverflow, text_frame
-from blocksight_tui.hub.health import healthy, source_health
+from blocksight_tui.hub.health import chain_source, healthy, source_health
 from blocksight_tui.hub.history import HISTORY_SIZE, EventHistory
 from blocksight_tui.hub.metrics import CONTENT_TYPE, BusCollector, HubCollector, Metrics
 from blocksight_tui.hub.protocol import (
@@ -281,7 +281,8 @@ class HubServer:
         balancer needs no more, and the reasons may name hosts."""
         report = source_health(self._bus.latest())
         ok = healthy(report)
-        body: dict[str, object] = {"status": "ok" if ok else "degraded"}
+        body: dict[str, object] = {"status": "ok" if ok else "degraded",
+                                   "chain": chain_source(report)}
         if self._access.authorized(request.headers, request.query):
             body["sources"] = report
         return web.json_response(body, status=200 if ok else 503)

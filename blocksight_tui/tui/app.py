@@ -71,11 +71,20 @@ class Feed(Protocol):
     async def stop(self) -> None: ...
 
 
+def shows_demo(state: SystemState) -> bool:
+    """The simulated network, run here or by the hub attached to: made-up
+    figures must never pass for a node's."""
+    if state.mode == "attach":
+        return any(info.name == "demo" for _, info in state.sources)
+    return state.mode == "demo"
+
+
 def subtitle(state: SystemState) -> str:
     if state.mode == "demo":
         return "DEMO · simulated network"
     if state.mode == "attach":
-        return f"ATTACHED {state.label or state.hub_url or 'hub'}"
+        where = f"ATTACHED {state.label or state.hub_url or 'hub'}"
+        return f"{where} · DEMO" if shows_demo(state) else where
     return state.label or "node"
 
 
@@ -237,7 +246,7 @@ class BlockSightApp(App[None]):
             home.query_one(StatusBar).electrum = state
         elif isinstance(state, SystemState):
             self.sub_title = subtitle(state)
-            self.set_class(state.mode == "demo", "-demo")
+            self.set_class(shows_demo(state), "-demo")
             home.query_one(StatusBar).data = state
 
 
