@@ -28,7 +28,10 @@ def attach(*argv: str, environ: dict[str, str] | None = None) -> Invocation:
             "invalid hub URL 'http://box:8765': it must start with ws:// or wss://",
         ),
         ("ws://", "invalid hub URL 'ws://': it names no host"),
-        ("ws://box:99999", "invalid hub URL 'ws://box:99999': the port must be a number from 1 to 65535"),
+        (
+            "ws://box:99999",
+            "invalid hub URL 'ws://box:99999': the port must be a number from 1 to 65535",
+        ),
     ],
 )
 def test_a_bad_url_is_one_line_and_status_2(tmp_path: Path, url: str, message: str) -> None:
