@@ -127,10 +127,12 @@ def main(argv: list[str] | None = None) -> None:
     if invocation.command == "attach":
         run_attach(invocation)
         return
+    if invocation.command == "serve" and not invocation.settings.hub.enabled:
+        # Said before the node is looked for: nothing else would come of it.
+        fail("serve is the hub: drop --no-hub, or hub.enabled = false from the settings", 2)
     runtime = build_runtime(invocation)
     if invocation.command == "serve":
-        if runtime.hub is None:
-            fail("serve needs the hub: remove --no-hub (hub.enabled = false)", 2)
+        assert runtime.hub is not None  # enabled, and built with the runtime
         try:
             asyncio.run(serve(runtime))
         except OSError as exc:

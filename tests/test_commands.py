@@ -160,6 +160,15 @@ def test_no_demo_without_a_node_is_a_clear_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_serve_without_its_hub_is_one_line_and_status_2(tmp_path: Path) -> None:
+    result = subprocess.run(blocksight("serve", "--no-hub"), env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "blocksight: serve is the hub: drop --no-hub, or hub.enabled = false from the settings\n"
+    )
+
+
 def test_a_bad_setting_is_one_line_and_status_2(tmp_path: Path) -> None:
     env = clean_env(tmp_path) | {"BLOCKSIGHT_HUB__PORT": "99999"}
     result = subprocess.run(blocksight("serve"), env=env, capture_output=True, text=True,
