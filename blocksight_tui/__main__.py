@@ -132,7 +132,6 @@ def main(argv: list[str] | None = None) -> None:
         fail("serve is the hub: drop --no-hub, or hub.enabled = false from the settings", 2)
     runtime = build_runtime(invocation)
     if invocation.command == "serve":
-        assert runtime.hub is not None  # enabled, and built with the runtime
         try:
             asyncio.run(serve(runtime))
         except OSError as exc:

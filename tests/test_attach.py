@@ -316,6 +316,21 @@ def recording_sleep(
     return sleep
 
 
+async def until_the_first_retry(
+    where: HubAddress, links: list[HubLink]
+) -> tuple[LinkState, list[float]]:
+    """A link to `where`, parked at its first wait to retry: the state it
+    said then, and that wait."""
+    delays: list[float] = []
+    done = asyncio.Event()
+    sink = Recorder()
+    link = HubLink(where, sink, sleep=recording_sleep(delays, 1, done))
+    links.append(link)
+    await link.start()
+    await asyncio.wait_for(done.wait(), 10)
+    return sink.links[-1], delays
+
+
 async def test_backoff_doubles_from_half_a_second_and_stops_at_thirty(
     links: list[HubLink],
 ) -> None:
@@ -430,14 +445,7 @@ async def test_another_protocol_version_is_unavailable(
         return ws
 
     port = await stand_in(newer)
-    delays: list[float] = []
-    done = asyncio.Event()
-    sink = Recorder()
-    link = HubLink(address(port), sink, sleep=recording_sleep(delays, 1, done))
-    links.append(link)
-    await link.start()
-    await asyncio.wait_for(done.wait(), 10)
-    state = sink.links[-1]
+    state, delays = await until_the_first_retry(address(port), links)
     assert state.phase == "unavailable"
     assert state.last_error == "hub speaks protocol 2 (this client speaks 1)"
     assert delays == [60.0]
@@ -447,15 +455,8 @@ async def test_a_wrong_path_is_unavailable_and_retried_slowly(
     hubs: list[HubServer], links: list[HubLink]
 ) -> None:
     hub = await start_hub(hubs, EventBus(), free_port())
-    delays: list[float] = []
-    done = asyncio.Event()
-    sink = Recorder()
     wrong = parse_hub_url(f"ws://127.0.0.1:{hub.bound_port}/other")
-    link = HubLink(wrong, sink, sleep=recording_sleep(delays, 1, done))
-    links.append(link)
-    await link.start()
-    await asyncio.wait_for(done.wait(), 10)
-    state = sink.links[-1]
+    state, delays = await until_the_first_retry(wrong, links)
     assert state.phase == "unavailable"
     assert state.last_error == "HTTP 404 at /other: not a BlockSight hub?"
     assert delays == [60.0]

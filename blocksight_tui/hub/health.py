@@ -52,4 +52,4 @@ def chain_source(report: dict[str, dict[str, Any]]) -> str | None:
     """Which source speaks for the chain: "core" (a node), "demo" (the
     simulated network), or None before either has. A dashboard behind this
     hub must be able to tell made-up blocks from real ones."""
-    return next((name for name in sorted(report) if name in CHAIN_SOURCES), None)
+    return next((name for name in report if name in CHAIN_SOURCES), None)

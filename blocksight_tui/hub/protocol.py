@@ -139,15 +139,15 @@ class ProtocolError(Exception):
 def parse_client_message(raw: str) -> ClientMessage:
     """Validate one text frame from a client, or raise ProtocolError."""
     try:
-        json.loads(raw)
-    except ValueError as exc:
-        raise ProtocolError("bad_json", f"not JSON: {exc}") from None
-    try:
-        # Strict: "5" is not a sequence number, nor 5.0; a typo is refused,
-        # not read as something the client did not write.
+        # Parsed and validated in one pass. Strict: "5" is not a sequence
+        # number, nor 5.0; a typo is refused, not read as something the
+        # client did not write.
         return CLIENT_MESSAGE_ADAPTER.validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
+        if first["type"] == "json_invalid":
+            why = first["msg"].removeprefix("Invalid JSON: ")
+            raise ProtocolError("bad_json", f"not JSON: {why}") from None
         where = ".".join(str(p) for p in first["loc"]) or "message"
         # The models hold tuples; the client sent JSON arrays.
         message = first["msg"].replace("tuple", "array").replace("Tuple", "Array")

@@ -232,11 +232,9 @@ class HubLink:
         except aiohttp.WSServerHandshakeError as exc:
             if exc.status in (401, 403):
                 raise Refused(f"{REFUSED_TOKEN} (HTTP {exc.status})") from None
-            if exc.status == 404:
-                raise NotAHub(f"HTTP 404 at {self.address.path}: not a BlockSight hub?") from None
-            raise LinkError(
-                f"HTTP {exc.status} at {self.address.path}: not a BlockSight hub?"
-            ) from None
+            failure = NotAHub if exc.status == 404 else LinkError
+            text = f"HTTP {exc.status} at {self.address.path}: not a BlockSight hub?"
+            raise failure(text) from None
         async with ws:
             async with asyncio.timeout(self._sync_timeout):
                 hello = await self._sync(ws)

@@ -12,6 +12,7 @@ from blocksight_tui.hosts import is_loopback
 
 DEFAULT_PATH: Final = "/ws"
 SCHEMES: Final = ("ws", "wss")
+BAD_PORT: Final = "the port must be a number from 1 to 65535"
 
 
 @dataclass(frozen=True)
@@ -56,14 +57,14 @@ def parse_hub_url(text: str) -> HubAddress:
     try:
         port = parts.port
     except ValueError:  # urllib's words name its own internals
-        raise ValueError("the port must be a number from 1 to 65535") from None
+        raise ValueError(BAD_PORT) from None
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise ValueError("it must start with ws:// or wss://")
     if not parts.hostname:
         raise ValueError("it names no host")
     if port == 0:
-        raise ValueError("the port must be a number from 1 to 65535")
+        raise ValueError(BAD_PORT)
     if parts.username is not None or parts.password is not None:
         raise ValueError("no user or password in the URL: use --token")
     if parts.query or parts.fragment:
